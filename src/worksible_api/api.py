@@ -1,0 +1,45 @@
+"""The one list of routers under /v1."""
+
+from fastapi import APIRouter
+
+from worksible_api.domains.api_keys.router import router as api_keys_router
+from worksible_api.domains.balances.router import router as balances_router
+from worksible_api.domains.clock_events.router import router as clock_events_router
+from worksible_api.domains.contracts.router import router as contracts_router
+from worksible_api.domains.cost_codes.router import router as cost_codes_router
+from worksible_api.domains.evm.router import router as evm_router
+from worksible_api.domains.freelancers.router import router as freelancers_router
+from worksible_api.domains.invoices.router import router as invoices_router
+from worksible_api.domains.kiosks.router import router as kiosks_router
+from worksible_api.domains.members.router import router as members_router
+from worksible_api.domains.organizations.router import legacy_router as company_alias_router
+from worksible_api.domains.organizations.router import router as organizations_router
+from worksible_api.domains.payments.router import router as payments_router
+from worksible_api.domains.payouts.router import router as payouts_router
+from worksible_api.domains.projects.router import router as projects_router
+from worksible_api.domains.request_logs.router import router as request_logs_router
+from worksible_api.domains.timesheets.router import router as timesheets_router
+from worksible_api.domains.wbs.router import router as wbs_router
+
+v1_router = APIRouter(prefix="/v1")
+for router in (
+    organizations_router,
+    freelancers_router,
+    balances_router,
+    projects_router,
+    wbs_router,
+    evm_router,
+    members_router,
+    cost_codes_router,
+    contracts_router,
+    timesheets_router,
+    kiosks_router,
+    clock_events_router,
+    invoices_router,
+    payments_router,
+    payouts_router,
+    api_keys_router,
+    request_logs_router,
+    company_alias_router,
+):
+    v1_router.include_router(router)

@@ -1,0 +1,32 @@
+"""Loading the object a path names, as a dependency.
+
+API.md §1 orders the checks: authentication, scope, then the path's objects (404), then the
+body. FastAPI validates the body after dependencies, so loading the object in a dependency
+declared after the principal gives exactly that order.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from fastapi import Request
+
+from worksible_api.auth.dependencies import AuthenticatedPrincipal
+from worksible_api.db.base import Base
+from worksible_api.db.repository import Repository
+from worksible_api.db.session import SessionDep
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+def path_object(
+    repository: type[Repository[ModelT]], param: str, *, for_update: bool = False
+) -> Callable[[Request, AuthenticatedPrincipal, SessionDep], Awaitable[ModelT]]:
+    async def load(
+        request: Request, principal: AuthenticatedPrincipal, session: SessionDep
+    ) -> ModelT:
+        raw_id = request.path_params[param]
+        return await repository(session, principal.organization_id).get(
+            raw_id, for_update=for_update
+        )
+
+    return load

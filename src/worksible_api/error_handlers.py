@@ -1,0 +1,171 @@
+"""Renders every error path as RFC 9457 problem details (API.md §3)."""
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic_core import to_json
+from redis.exceptions import RedisError
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
+
+from worksible_api import errors
+from worksible_api.request_body import BodyProblem, body_problem
+
+PROBLEM_TYPE_BASE = "https://docs.worksible.com/errors/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# SQLSTATEs that mean "the database cannot serve this now", not "the request is wrong".
+_UNAVAILABLE_SQLSTATES = ("57014", "55P03", "40001", "40P01", "53300", "57P01", "57P02", "57P03")
+
+logger = structlog.get_logger(__name__)
+
+
+def problem_response(error: errors.ApiError, request_id: str | None) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + error.code,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "request_id": request_id,
+        **error.extra,
+    }
+    return Response(
+        to_json(body),
+        status_code=error.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=error.headers,
+    )
+
+
+def request_id_of(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def infrastructure_error(exc: BaseException) -> errors.ApiError | None:
+    """Classifies failures of PostgreSQL or Redis; None when `exc` is not one of them."""
+    if isinstance(exc, sa_exc.IntegrityError):
+        return errors.Conflict("The request conflicts with the current state of a resource.")
+    if isinstance(exc, sa_exc.DataError):
+        return errors.ValidationFailed(
+            "A value in the request is out of range or malformed.",
+            errors=[{"loc": [], "msg": "Value rejected by the data store.", "type": "value_error"}],
+        )
+    if isinstance(exc, sa_exc.DBAPIError) and isinstance(
+        getattr(exc.orig, "__cause__", None), asyncpg.DataError
+    ):
+        # The driver refused to encode a parameter (e.g. a date out of its range): bad input.
+        return errors.ValidationFailed(
+            "A value in the request is out of range.",
+            errors=[{"loc": [], "msg": "Value out of range.", "type": "value_error"}],
+        )
+    if isinstance(exc, sa_exc.DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        unavailable = (
+            exc.connection_invalidated
+            or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+            or (
+                isinstance(sqlstate, str)
+                and (sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES)
+            )
+        )
+        return (
+            errors.ServiceUnavailable("The database is unavailable; retry shortly.")
+            if unavailable
+            else None
+        )
+    if isinstance(exc, sa_exc.TimeoutError | asyncio.TimeoutError | ConnectionError | OSError):
+        return errors.ServiceUnavailable("A backing service is unavailable; retry shortly.")
+    if isinstance(exc, RedisError):
+        return errors.ServiceUnavailable("The cache is unavailable; retry shortly.")
+    return None
+
+
+def _validation_problem(request: Request, exc: RequestValidationError) -> errors.ApiError:
+    problem = body_problem(request)
+    if problem is BodyProblem.TOO_LARGE:
+        return errors.PayloadTooLarge("The request body is larger than 1 MiB.")
+    if problem is BodyProblem.NOT_JSON_MEDIA_TYPE:
+        return errors.UnsupportedMediaType("Send the request body as application/json.")
+    if problem is BodyProblem.MALFORMED:
+        return errors.InvalidJson("The request body is not valid JSON (UTF-8, no NaN or Infinity).")
+    if problem is BodyProblem.EMPTY:
+        return errors.InvalidJson("The request body is empty; send a JSON object.")
+    if problem is BodyProblem.BAD_STRING:
+        return errors.ValidationFailed.for_field(
+            ["body"], "Strings must be valid Unicode without NUL characters.", "string_invalid"
+        )
+    details = [
+        {
+            "loc": list(err.get("loc", ())),
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in details[:3])
+    return errors.ValidationFailed(summary or "The request is invalid.", errors=details)
+
+
+_PROBED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves on this path (Starlette names only the first route's).
+
+    Probes the router with each method, so nested routers need no special handling.
+    """
+    allowed = [
+        method
+        for method in _PROBED_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+def _http_problem(request: Request, exc: StarletteHTTPException) -> errors.ApiError:
+    if exc.status_code == 404:
+        return errors.NotFound("No such route.")
+    if exc.status_code == 405:
+        return errors.MethodNotAllowed(
+            "This method is not allowed on this path.", headers={"Allow": _allowed_methods(request)}
+        )
+    generic = errors.ApiError(str(exc.detail), headers=dict(exc.headers or {}))
+    generic.status, generic.code, generic.title = exc.status_code, "http_error", str(exc.detail)
+    return generic
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.ApiError)
+        return problem_response(exc, request_id_of(request))
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(_validation_problem(request, exc), request_id_of(request))
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(_http_problem(request, exc), request_id_of(request))
+
+    async def on_infrastructure_error(request: Request, exc: Exception) -> Response:
+        error = infrastructure_error(exc)
+        if error is None:
+            raise exc
+        logger.warning("backing_service_error", error=repr(exc), status=error.status)
+        return problem_response(error, request_id_of(request))
+
+    app.add_exception_handler(errors.ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for exc_type in (sa_exc.SQLAlchemyError, RedisError, OSError, asyncio.TimeoutError):
+        app.add_exception_handler(exc_type, on_infrastructure_error)

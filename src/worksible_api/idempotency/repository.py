@@ -1,0 +1,90 @@
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, func, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from worksible_api.idempotency.stored import StoredResponse
+from worksible_api.models import IdempotencyRecord
+
+# Built once: composing these per request cost more CPU than running them.
+_LOCK_AND_FIND = text(
+    """
+    SELECT pg_try_advisory_xact_lock(hashtextextended(:lock_name, 0)) AS locked,
+           record.fingerprint, record.status_code, record.content_type, record.body
+    FROM (SELECT 1) AS one
+    LEFT JOIN idempotency_records AS record
+      ON record.organization_id = :organization_id AND record.key = :key
+     AND record.expires_at > now()
+    """
+)
+# An expired record not yet purged gives way; a live one cannot exist under the lock.
+_INSERT_RECORD = text(
+    """
+    INSERT INTO idempotency_records
+        (organization_id, key, fingerprint, status_code, content_type, body, created_at, expires_at)
+    VALUES (:organization_id, :key, :fingerprint, :status_code, :content_type, :body, now(), :expires_at)
+    ON CONFLICT (organization_id, key) DO UPDATE
+       SET fingerprint = excluded.fingerprint, status_code = excluded.status_code,
+           content_type = excluded.content_type, body = excluded.body,
+           created_at = excluded.created_at, expires_at = excluded.expires_at
+     WHERE idempotency_records.expires_at <= now()
+    """
+)
+
+
+async def lock_and_find(
+    session: AsyncSession, organization_id: UUID, key: str
+) -> tuple[bool, StoredResponse | None]:
+    """Tries the key's in-flight lock and reads its record, in one round trip.
+
+    The lock is a transaction-scoped advisory lock: it is held exactly as long as the request's
+    transaction, and PostgreSQL drops it with the connection if the worker dies, so a key is
+    never stuck, and duplicates are refused even when Redis is down or was flushed.
+    """
+    parameters = {
+        "lock_name": f"idempotency:{organization_id}:{key}",
+        "organization_id": organization_id,
+        "key": key,
+    }
+    locked, fingerprint, status_code, content_type, body = (
+        await session.execute(_LOCK_AND_FIND, parameters)
+    ).one()
+    if fingerprint is None:
+        return bool(locked), None
+    return bool(locked), StoredResponse(fingerprint, status_code, content_type, body)
+
+
+async def insert_record(
+    session: AsyncSession,
+    organization_id: UUID,
+    key: str,
+    stored: StoredResponse,
+    expires_at: datetime,
+) -> None:
+    await session.execute(
+        _INSERT_RECORD,
+        {
+            "organization_id": organization_id,
+            "key": key,
+            "fingerprint": stored.fingerprint,
+            "status_code": stored.status_code,
+            "content_type": stored.content_type,
+            "body": stored.body,
+            "expires_at": expires_at,
+        },
+    )
+
+
+async def purge_expired(session: AsyncSession, batch: int = 5000) -> int:
+    doomed = (
+        select(IdempotencyRecord.organization_id, IdempotencyRecord.key)
+        .where(IdempotencyRecord.expires_at <= func.now())
+        .limit(batch)
+    )
+    result = await session.execute(
+        delete(IdempotencyRecord).where(
+            tuple_(IdempotencyRecord.organization_id, IdempotencyRecord.key).in_(doomed)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,109 @@
+"""Idempotency keys (API.md §5): a write never runs twice for one key.
+
+The guarantee rests on PostgreSQL alone: an advisory lock per key for requests in flight and
+a record written in the same transaction as the write. Redis only answers replays faster.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from worksible_api.db.transaction import after_commit
+from worksible_api.errors import IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
+from worksible_api.idempotency import repository
+from worksible_api.idempotency.cache import IdempotencyCache
+from worksible_api.idempotency.stored import StoredResponse
+from worksible_api.kit.time import utc_now
+
+HEADER = "Idempotency-Key"
+WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+RECORD_LIFETIME = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to run one request for a key: held until the request's transaction ends."""
+
+    organization_id: UUID
+    key: str
+    fingerprint: str
+
+
+def parse_key(raw: str) -> str:
+    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not all(" " <= char <= "~" for char in raw):
+        raise ValidationFailed.for_field(
+            ["header", HEADER],
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
+        )
+    return raw
+
+
+def _canonical_body(raw: bytes, parsed: Any) -> bytes:
+    if not raw:
+        return b""
+    # Key order and whitespace do not make another request.
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def fingerprint(method: str, path: str, canonical_body: bytes) -> str:
+    digest = hashlib.sha256(f"{method}\n{path}\n".encode())
+    digest.update(canonical_body)
+    return digest.hexdigest()
+
+
+def _answer(stored: StoredResponse, request_fingerprint: str) -> Response:
+    if stored.fingerprint != request_fingerprint:
+        raise IdempotencyKeyReused(
+            f"This {HEADER} was used for a different request; use a new key for a new request."
+        )
+    return stored.replay()
+
+
+async def begin(
+    request: Request, session: AsyncSession, cache: IdempotencyCache, organization_id: UUID
+) -> Response | Claim | None:
+    """A replay, a claim to run the request, or None when the request has no key."""
+    raw_key = request.headers.get(HEADER)
+    if raw_key is None:
+        return None
+    key = parse_key(raw_key)
+    raw_body = await request.body()
+    parsed = await request.json() if raw_body else None
+    request_fingerprint = fingerprint(
+        request.method, request.url.path, _canonical_body(raw_body, parsed)
+    )
+    cached = await cache.get(organization_id, key)
+    if cached is not None:
+        return _answer(cached, request_fingerprint)
+    locked, stored = await repository.lock_and_find(session, organization_id, key)
+    if not locked:
+        raise IdempotencyKeyInUse(f"A request with this {HEADER} is still running; retry shortly.")
+    if stored is not None:
+        await cache.put(organization_id, key, stored, int(RECORD_LIFETIME.total_seconds()))
+        return _answer(stored, request_fingerprint)
+    return Claim(organization_id, key, request_fingerprint)
+
+
+async def record(
+    session: AsyncSession, cache: IdempotencyCache, claim: Claim, response: Response
+) -> None:
+    """Keeps a 2xx response in the request's transaction; caches it once that commits."""
+    stored = StoredResponse(
+        fingerprint=claim.fingerprint,
+        status_code=response.status_code,
+        content_type=response.headers.get("content-type", "application/json"),
+        body=bytes(response.body),
+    )
+    await repository.insert_record(
+        session, claim.organization_id, claim.key, stored, utc_now() + RECORD_LIFETIME
+    )
+    ttl = int(RECORD_LIFETIME.total_seconds())
+    after_commit(session, lambda: cache.put(claim.organization_id, claim.key, stored, ttl))
