@@ -1,0 +1,9 @@
+from typing import Annotated
+
+from fastapi import Depends
+
+from worksible_api.auth.dependencies import require
+from worksible_api.auth.principal import Principal
+from worksible_api.auth.scopes import Scope
+
+ClockEventsRead = Annotated[Principal, Depends(require(Scope.CLOCK_EVENTS_READ))]

@@ -1,0 +1,66 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from worksible_api.db.loaders import path_object
+from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.domains.clock_events.auth import ClockEventsRead
+from worksible_api.domains.clock_events.repository import ClockEventRepository
+from worksible_api.domains.clock_events.schemas import (
+    ClockEventOut,
+    ClockEventType,
+    IngestBody,
+    IngestResult,
+)
+from worksible_api.domains.clock_events.service import IngestService
+from worksible_api.domains.kiosks.auth import AuthenticatedKiosk
+from worksible_api.idempotency import service as idempotency
+from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.models import ClockEvent
+
+router = APIRouter(prefix="/clock-events", tags=["Clock events"], route_class=ApiRoute)
+
+PathClockEvent = Annotated[ClockEvent, Depends(path_object(ClockEventRepository, "clock_event_id"))]
+FilterId = Annotated[str | None, Query(max_length=100)]
+
+
+@router.post(
+    "/ingest",
+    response_model=IngestResult,
+    summary="Send a batch of clock events (kiosk secret, no API key)",
+)
+async def ingest_clock_events(
+    request: Request, kiosk: AuthenticatedKiosk, session: SessionDep, body: IngestBody
+) -> IngestResult | Response:
+    # The route class keeps Idempotency-Key for requests under an API key; a kiosk's keys
+    # are its organization's, like a key's (API.md §5), so the claim is taken here.
+    outcome = await idempotency.begin(
+        request, session, request.app.state.idempotency_cache, kiosk.organization_id
+    )
+    if isinstance(outcome, Response):
+        return outcome
+    request.state.idempotency_claim = outcome
+    # 200 whatever became of each event: the results say, one per event, in order.
+    return await IngestService(session, kiosk).ingest(body.events)
+
+
+@router.get("", response_model=Page[ClockEventOut], summary="List clock events")
+async def list_clock_events(
+    request: Request,
+    principal: ClockEventsRead,
+    session: SessionDep,
+    params: ListParamsDep,
+    freelancer_id: FilterId = None,
+    kiosk_id: FilterId = None,
+    type: ClockEventType | None = None,
+) -> Page[ClockEventOut]:
+    repository = ClockEventRepository(session, principal.organization_id)
+    statement = repository.filtered(freelancer_id=freelancer_id, kiosk_id=kiosk_id, type=type)
+    return await repository.page(statement, params, request.url, ClockEventOut.model_validate)
+
+
+@router.get("/{clock_event_id}", response_model=ClockEventOut, summary="Retrieve a clock event")
+async def get_clock_event(
+    clock_event_id: str, principal: ClockEventsRead, event: PathClockEvent
+) -> ClockEventOut:
+    return ClockEventOut.model_validate(event)

@@ -1,0 +1,90 @@
+"""Contracts, and the freelancer and project rows they name, read through this domain's SQL.
+
+Lock order across the contract and timesheet domains: freelancer, then contract, then
+timesheet (and project after freelancer). Every write takes its locks in that order, so two
+writes never wait on each other in a cycle.
+"""
+
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Select, false, select
+
+from worksible_api.db.base import Base
+from worksible_api.db.repository import Repository, parse_id
+from worksible_api.errors import ValidationFailed
+from worksible_api.models import Contract, Freelancer, Project, Timesheet
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+class LockingRepository(Repository[ModelT]):
+    def _by_id(self, object_id: UUID) -> Select[ModelT]:
+        model: Any = self.model
+        # populate_existing: an object already in the session is refreshed from the locked row.
+        return self.scoped().where(model.id == object_id).execution_options(populate_existing=True)
+
+    async def lock(self, object_id: UUID, *, shared: bool = False) -> ModelT:
+        """The row, re-read under FOR UPDATE (or FOR SHARE) once the lock is held."""
+        statement = self._by_id(object_id).with_for_update(read=shared)
+        result: ModelT = (await self.session.execute(statement)).scalar_one()
+        return result
+
+    async def referenced_locked(self, raw_id: str, field: str, *, shared: bool = False) -> ModelT:
+        """Like `referenced`, under a row lock: unknown or another organization's is 422."""
+        object_id = parse_id(raw_id)
+        found = None
+        if object_id is not None:
+            statement = self._by_id(object_id).with_for_update(read=shared)
+            found = (await self.session.execute(statement)).scalar_one_or_none()
+        if found is None:
+            raise ValidationFailed.for_field(
+                ["body", field], f"No such {self.object_name}: {raw_id}"
+            )
+        return found
+
+
+class FreelancerLookup(LockingRepository[Freelancer]):
+    model = Freelancer
+    object_name = "freelancer"
+
+
+class ProjectLookup(LockingRepository[Project]):
+    model = Project
+    object_name = "project"
+
+
+def id_filter(column: Any, raw_id: str | None) -> Any:
+    """Ids are opaque: a filter value that is not one of ours matches nothing."""
+    object_id = parse_id(raw_id) if raw_id is not None else None
+    return column == object_id if object_id is not None else false()
+
+
+class ContractRepository(LockingRepository[Contract]):
+    model = Contract
+    object_name = "contract"
+
+    def filtered(
+        self, *, status: str | None, freelancer_id: str | None, project_id: str | None
+    ) -> Select[Contract]:
+        statement = self.scoped()
+        if status is not None:
+            statement = statement.where(Contract.status == status)
+        if freelancer_id is not None:
+            statement = statement.where(id_filter(Contract.freelancer_id, freelancer_id))
+        if project_id is not None:
+            statement = statement.where(id_filter(Contract.project_id, project_id))
+        return statement
+
+    async def latest_work_date(self, contract_id: UUID) -> date | None:
+        """The last day with time booked on the contract, rejected entries aside."""
+        statement = (
+            select(Timesheet.work_date)
+            .where(Timesheet.organization_id == self.organization_id)
+            .where(Timesheet.contract_id == contract_id)
+            .where(Timesheet.status != "rejected")
+            .order_by(Timesheet.work_date.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()

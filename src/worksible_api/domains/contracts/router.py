@@ -1,0 +1,83 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from worksible_api.db.loaders import path_object
+from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.domains.contracts.auth import ContractsRead, ContractsWrite
+from worksible_api.domains.contracts.repository import ContractRepository
+from worksible_api.domains.contracts.schemas import (
+    ContractCreate,
+    ContractOut,
+    ContractStatus,
+    ContractUpdate,
+)
+from worksible_api.domains.contracts.service import ContractService
+from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.models import Contract
+
+router = APIRouter(prefix="/contracts", tags=["Contracts"], route_class=ApiRoute)
+
+
+def _service(principal: ContractsWrite, session: SessionDep) -> ContractService:
+    return ContractService(session, principal.organization_id)
+
+
+Service = Annotated[ContractService, Depends(_service)]
+PathContract = Annotated[Contract, Depends(path_object(ContractRepository, "contract_id"))]
+# The contract named in the path, locked for the write that follows.
+LockedContract = Annotated[
+    Contract, Depends(path_object(ContractRepository, "contract_id", for_update=True))
+]
+FilterId = Annotated[str | None, Query(max_length=100)]
+
+
+@router.get("", response_model=Page[ContractOut], summary="List contracts")
+async def list_contracts(
+    request: Request,
+    principal: ContractsRead,
+    session: SessionDep,
+    params: ListParamsDep,
+    status: ContractStatus | None = None,
+    freelancer_id: FilterId = None,
+    project_id: FilterId = None,
+) -> Page[ContractOut]:
+    repository = ContractRepository(session, principal.organization_id)
+    statement = repository.filtered(
+        status=status, freelancer_id=freelancer_id, project_id=project_id
+    )
+    return await repository.page(statement, params, request.url, ContractOut.model_validate)
+
+
+@router.post("", status_code=201, response_model=ContractOut, summary="Create a contract")
+async def create_contract(service: Service, body: ContractCreate) -> ContractOut:
+    return ContractOut.model_validate(await service.create(body))
+
+
+@router.get("/{contract_id}", response_model=ContractOut, summary="Retrieve a contract")
+async def get_contract(
+    contract_id: str, principal: ContractsRead, contract: PathContract
+) -> ContractOut:
+    return ContractOut.model_validate(contract)
+
+
+@router.patch("/{contract_id}", response_model=ContractOut, summary="Update a contract")
+async def update_contract(
+    contract_id: str, service: Service, contract: LockedContract, body: ContractUpdate
+) -> ContractOut:
+    return ContractOut.model_validate(await service.update(contract, body))
+
+
+@router.post(
+    "/{contract_id}/activate", response_model=ContractOut, summary="Activate a draft contract"
+)
+async def activate_contract(
+    contract_id: str, service: Service, contract: PathContract
+) -> ContractOut:
+    # Not locked here: activation locks the freelancer first, then the contract (lock order).
+    return ContractOut.model_validate(await service.activate(contract))
+
+
+@router.post("/{contract_id}/end", response_model=ContractOut, summary="End an active contract")
+async def end_contract(contract_id: str, service: Service, contract: LockedContract) -> ContractOut:
+    return ContractOut.model_validate(await service.end(contract))

@@ -1,0 +1,88 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from worksible_api.db.loaders import path_object
+from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.domains.cost_codes.auth import CostCodesRead, CostCodesWrite
+from worksible_api.domains.cost_codes.repository import CostCodeRepository
+from worksible_api.domains.cost_codes.schemas import (
+    CostCodeCreate,
+    CostCodeOut,
+    CostCodeStatus,
+    CostCodeUpdate,
+)
+from worksible_api.domains.cost_codes.service import CostCodeService
+from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.models import CostCode
+
+router = APIRouter(prefix="/cost-codes", tags=["Cost codes"], route_class=ApiRoute)
+
+
+def _service(principal: CostCodesWrite, session: SessionDep) -> CostCodeService:
+    return CostCodeService(session, principal.organization_id)
+
+
+Service = Annotated[CostCodeService, Depends(_service)]
+PathCostCode = Annotated[CostCode, Depends(path_object(CostCodeRepository, "cost_code_id"))]
+# Locked for the write that follows (see CostCodeService.archive for what it serializes).
+LockedCostCode = Annotated[
+    CostCode, Depends(path_object(CostCodeRepository, "cost_code_id", for_update=True))
+]
+
+
+@router.get("", response_model=Page[CostCodeOut], summary="List cost codes")
+async def list_cost_codes(
+    request: Request,
+    principal: CostCodesRead,
+    session: SessionDep,
+    params: ListParamsDep,
+    status: Annotated[CostCodeStatus | None, Query()] = None,
+) -> Page[CostCodeOut]:
+    repository = CostCodeRepository(session, principal.organization_id)
+    return await repository.page(
+        repository.filtered(status), params, request.url, CostCodeOut.model_validate
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CostCodeOut,
+    summary="Create a cost code",
+    description="`code` is unique in your organization, archived cost codes included "
+    "(409 `conflict`).",
+)
+async def create_cost_code(service: Service, body: CostCodeCreate) -> CostCodeOut:
+    return CostCodeOut.model_validate(await service.create(body))
+
+
+@router.get("/{cost_code_id}", response_model=CostCodeOut, summary="Retrieve a cost code")
+async def get_cost_code(
+    cost_code_id: str, principal: CostCodesRead, cost_code: PathCostCode
+) -> CostCodeOut:
+    return CostCodeOut.model_validate(cost_code)
+
+
+@router.patch(
+    "/{cost_code_id}",
+    response_model=CostCodeOut,
+    summary="Update a cost code",
+    description="`name` and `metadata`; the `code` cannot change.",
+)
+async def update_cost_code(
+    cost_code_id: str, service: Service, cost_code: LockedCostCode, body: CostCodeUpdate
+) -> CostCodeOut:
+    return CostCodeOut.model_validate(await service.update(cost_code, body))
+
+
+@router.delete(
+    "/{cost_code_id}",
+    response_model=CostCodeOut,
+    summary="Archive a cost code",
+    description="Elements that use it keep it; no element can be given it any more.",
+)
+async def archive_cost_code(
+    cost_code_id: str, service: Service, cost_code: LockedCostCode
+) -> CostCodeOut:
+    return CostCodeOut.model_validate(await service.archive(cost_code))

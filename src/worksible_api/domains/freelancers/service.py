@@ -1,0 +1,84 @@
+"""Freelancer rules (API.md §9): emails unique per organization, DELETE archives."""
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from worksible_api.domains.freelancers.repository import FreelancerRepository, email_conflict
+from worksible_api.domains.freelancers.schemas import (
+    FreelancerCreate,
+    FreelancerStatus,
+    FreelancerUpdate,
+)
+from worksible_api.domains.organizations.repository import OrganizationRepository
+from worksible_api.errors import ValidationFailed
+from worksible_api.kit.states import StateMachine, transition
+from worksible_api.kit.time import utc_now
+from worksible_api.models import Freelancer
+
+FREELANCER_STATES = StateMachine(
+    "freelancer",
+    {"archive": transition(FreelancerStatus.ACTIVE, to=FreelancerStatus.ARCHIVED)},
+)
+# Every writable field is required on the object, so none may be set to null.
+NOT_NULLABLE = ("email", "first_name", "last_name", "country", "default_currency", "metadata")
+
+
+def _attribute(field: str) -> str:
+    return "metadata_" if field == "metadata" else field
+
+
+class FreelancerService:
+    def __init__(self, session: AsyncSession, organization_id: UUID) -> None:
+        self.session = session
+        self.organization_id = organization_id
+        self.freelancers = FreelancerRepository(session, organization_id)
+
+    async def create(self, data: FreelancerCreate) -> Freelancer:
+        if await self.freelancers.email_taken(data.email):
+            raise email_conflict(data.email)
+        default_currency = data.default_currency
+        if default_currency is None:
+            organization = await OrganizationRepository(
+                self.session, self.organization_id
+            ).current()
+            default_currency = organization.default_currency
+        freelancer = Freelancer(
+            organization_id=self.organization_id,
+            email=data.email,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            country=data.country,
+            default_currency=default_currency,
+            status=FreelancerStatus.ACTIVE,
+            metadata_=data.metadata,
+        )
+        return await self.freelancers.add(freelancer)
+
+    async def update(self, freelancer: Freelancer, data: FreelancerUpdate) -> Freelancer:
+        """`freelancer` is locked by the caller."""
+        changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+        for field in NOT_NULLABLE:
+            if field in changes and changes[field] is None:
+                raise ValidationFailed.for_field(["body", field], f"{field} cannot be null.")
+        email = changes.get("email")
+        if email is not None and await self.freelancers.email_taken(
+            email, other_than=freelancer.id
+        ):
+            raise email_conflict(email)
+        for field, value in changes.items():
+            setattr(freelancer, _attribute(field), value)
+        await self.freelancers.flush_email(freelancer.email)
+        return freelancer
+
+    async def archive(self, freelancer: Freelancer) -> Freelancer:
+        """`freelancer` is locked FOR UPDATE by the caller: contract creation and timesheet
+        writes lock the same row, so none of them commits for a freelancer archived meanwhile.
+        Archiving twice answers the object unchanged (DELETE is idempotent)."""
+        if freelancer.status == FreelancerStatus.ARCHIVED:
+            return freelancer
+        FREELANCER_STATES.apply(freelancer, "archive")
+        freelancer.archived_at = utc_now()
+        await self.session.flush()
+        return freelancer

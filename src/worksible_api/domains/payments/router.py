@@ -1,0 +1,60 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from worksible_api.db.loaders import path_object
+from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.domains.payments.auth import PaymentsRead, PaymentsWrite
+from worksible_api.domains.payments.repository import PaymentRepository
+from worksible_api.domains.payments.schemas import PaymentCreate, PaymentOut, PaymentUpdate
+from worksible_api.domains.payments.service import PaymentService
+from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.models import Payment
+
+router = APIRouter(prefix="/payments", tags=["Payments"], route_class=ApiRoute)
+
+PathPayment = Annotated[Payment, Depends(path_object(PaymentRepository, "payment_id"))]
+LockedPayment = Annotated[
+    Payment, Depends(path_object(PaymentRepository, "payment_id", for_update=True))
+]
+
+
+@router.get("", response_model=Page[PaymentOut], summary="List payments")
+async def list_payments(
+    request: Request,
+    principal: PaymentsRead,
+    session: SessionDep,
+    params: ListParamsDep,
+    invoice_id: Annotated[UUID | None, Query()] = None,
+) -> Page[PaymentOut]:
+    repository = PaymentRepository(session, principal.organization_id)
+    statement = repository.filtered(invoice_id=invoice_id)
+    return await repository.page(statement, params, request.url, PaymentOut.model_validate)
+
+
+@router.post(
+    "", status_code=201, response_model=PaymentOut, summary="Record a payment of an open invoice"
+)
+async def create_payment(
+    principal: PaymentsWrite, session: SessionDep, body: PaymentCreate
+) -> PaymentOut:
+    payment = await PaymentService(session, principal.organization_id).create(body)
+    return PaymentOut.model_validate(payment)
+
+
+@router.get("/{payment_id}", response_model=PaymentOut, summary="Retrieve a payment")
+async def get_payment(payment_id: str, principal: PaymentsRead, payment: PathPayment) -> PaymentOut:
+    return PaymentOut.model_validate(payment)
+
+
+@router.patch("/{payment_id}", response_model=PaymentOut, summary="Update a payment's metadata")
+async def update_payment(
+    payment_id: str,
+    principal: PaymentsWrite,
+    session: SessionDep,
+    payment: LockedPayment,
+    body: PaymentUpdate,
+) -> PaymentOut:
+    await PaymentService(session, principal.organization_id).update(payment, body)
+    return PaymentOut.model_validate(payment)

@@ -1,0 +1,67 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from worksible_api.db.loaders import path_object
+from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.domains.projects.auth import ProjectsRead, ProjectsWrite
+from worksible_api.domains.projects.repository import ProjectRepository
+from worksible_api.domains.projects.schemas import (
+    ProjectCreate,
+    ProjectOut,
+    ProjectStatus,
+    ProjectUpdate,
+)
+from worksible_api.domains.projects.service import ProjectService
+from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.models import Project
+
+router = APIRouter(prefix="/projects", tags=["Projects"], route_class=ApiRoute)
+
+
+def _service(principal: ProjectsWrite, session: SessionDep) -> ProjectService:
+    return ProjectService(session, principal.organization_id)
+
+
+Service = Annotated[ProjectService, Depends(_service)]
+PathProject = Annotated[Project, Depends(path_object(ProjectRepository, "project_id"))]
+# Locked for the write that follows (see ProjectService.update for what it serializes).
+LockedProject = Annotated[
+    Project, Depends(path_object(ProjectRepository, "project_id", for_update=True))
+]
+
+
+@router.get("", response_model=Page[ProjectOut], summary="List projects")
+async def list_projects(
+    request: Request,
+    principal: ProjectsRead,
+    session: SessionDep,
+    params: ListParamsDep,
+    status: Annotated[ProjectStatus | None, Query()] = None,
+) -> Page[ProjectOut]:
+    repository = ProjectRepository(session, principal.organization_id)
+    return await repository.page(
+        repository.filtered(status), params, request.url, ProjectOut.model_validate
+    )
+
+
+@router.post("", status_code=201, response_model=ProjectOut, summary="Create a project")
+async def create_project(service: Service, body: ProjectCreate) -> ProjectOut:
+    return ProjectOut.model_validate(await service.create(body))
+
+
+@router.get("/{project_id}", response_model=ProjectOut, summary="Retrieve a project")
+async def get_project(project_id: str, principal: ProjectsRead, project: PathProject) -> ProjectOut:
+    return ProjectOut.model_validate(project)
+
+
+@router.patch("/{project_id}", response_model=ProjectOut, summary="Update a project")
+async def update_project(
+    project_id: str, service: Service, project: LockedProject, body: ProjectUpdate
+) -> ProjectOut:
+    return ProjectOut.model_validate(await service.update(project, body))
+
+
+@router.delete("/{project_id}", response_model=ProjectOut, summary="Archive a project")
+async def archive_project(project_id: str, service: Service, project: LockedProject) -> ProjectOut:
+    return ProjectOut.model_validate(await service.archive(project))

@@ -1,0 +1,366 @@
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
+from uuid_utils.compat import uuid7
+
+from worksible_api.db.repository import Repository, parse_id
+from worksible_api.domains.contracts.repository import LockingRepository, id_filter
+from worksible_api.errors import ValidationFailed
+from worksible_api.kit.time import utc_now
+from worksible_api.models import Project, Timesheet, TimesheetClash, WbsElement
+
+# A timed entry's work_date is its start's UTC date and it spans at most 1440.5 minutes
+# (minutes ≤ 1440 must match the rounded span; clock pairs longer than that are never made),
+# so entries that can overlap one starting on day D have work dates within two days of D: the
+# window keeps the (freelancer_id, work_date) index in use.
+OVERLAP_WINDOW = timedelta(days=2)
+
+
+def array_param(name: str, values: Iterable[Any], item_type: TypeEngine[Any]) -> ColumnElement[Any]:
+    """One typed array parameter, for `= ANY(…)` and `unnest(…)`: the statement's text stays
+    the same whatever the number of values, so it is compiled and prepared once (a batch of
+    500 would otherwise be a new statement of 500 parameters each time)."""
+    return cast(bindparam(name, list(values), type_=ARRAY(item_type)), ARRAY(item_type))
+
+
+def uuid_array(name: str, values: Iterable[UUID | None]) -> ColumnElement[Any]:
+    return array_param(name, values, PgUUID(as_uuid=True))
+
+
+def shifted(day: date, delta: timedelta) -> date:
+    try:
+        return day + delta
+    except OverflowError:
+        return date.max if delta > timedelta(0) else date.min
+
+
+@dataclass(frozen=True)
+class CountedEntry:
+    """An entry as the per-freelancer limits see it (API.md §9)."""
+
+    id: UUID
+    work_date: date
+    minutes: int
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ClockEntryRow:
+    """A submitted clock entry to insert (API.md §10)."""
+
+    id: UUID
+    contract_id: UUID
+    freelancer_id: UUID
+    work_date: date
+    minutes: int
+    started_at: datetime
+    ended_at: datetime
+    wbs_element_id: UUID | None
+    clash: bool
+
+
+@dataclass(frozen=True)
+class ClashRow:
+    """A clash to record: its entries, the one that raised it first."""
+
+    freelancer_id: UUID
+    timesheet_ids: list[UUID]
+    kind: str
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """A freelancer's work dates to read, first and last included."""
+
+    freelancer_id: UUID
+    first: date
+    last: date
+
+
+@dataclass(frozen=True)
+class MemberEntry:
+    """An entry of a clash, with what deciding whether it still clashes needs."""
+
+    id: UUID
+    status: str
+    entry: CountedEntry
+
+
+@dataclass(frozen=True)
+class WbsTarget:
+    """A WBS element as a booking sees it: its project and the project's currency."""
+
+    id: UUID
+    project_id: UUID
+    currency: str
+
+
+def _counted_columns() -> Select[UUID, UUID, date, int, datetime | None, datetime | None]:
+    return select(
+        Timesheet.freelancer_id,
+        Timesheet.id,
+        Timesheet.work_date,
+        Timesheet.minutes,
+        Timesheet.started_at,
+        Timesheet.ended_at,
+    )
+
+
+class TimesheetRepository(LockingRepository[Timesheet]):
+    model = Timesheet
+    object_name = "timesheet"
+
+    def filtered(
+        self,
+        *,
+        status: str | None,
+        contract_id: str | None,
+        freelancer_id: str | None,
+        work_date_gte: date | None,
+        work_date_lt: date | None,
+    ) -> Select[Timesheet]:
+        statement = self.scoped()
+        if status is not None:
+            statement = statement.where(Timesheet.status == status)
+        if contract_id is not None:
+            statement = statement.where(id_filter(Timesheet.contract_id, contract_id))
+        if freelancer_id is not None:
+            statement = statement.where(id_filter(Timesheet.freelancer_id, freelancer_id))
+        if work_date_gte is not None:
+            statement = statement.where(Timesheet.work_date >= work_date_gte)
+        if work_date_lt is not None:
+            statement = statement.where(Timesheet.work_date < work_date_lt)
+        return statement
+
+    async def counted_entries(
+        self, freelancer_id: UUID, work_date: date, *, exclude_id: UUID | None = None
+    ) -> list[CountedEntry]:
+        """The freelancer's entries that can clash with one on `work_date`, on any contract:
+        any status but rejected, work dates within the overlap window, oldest first."""
+        window = DayRange(
+            freelancer_id,
+            shifted(work_date, -OVERLAP_WINDOW),
+            shifted(work_date, OVERLAP_WINDOW),
+        )
+        entries = (await self.counted_in_ranges([window])).get(freelancer_id, [])
+        return [entry for entry in entries if entry.id != exclude_id]
+
+    async def counted_in_ranges(self, ranges: Sequence[DayRange]) -> dict[UUID, list[CountedEntry]]:
+        """Each freelancer's counted entries in its range of work dates, oldest first; one
+        statement for any number of freelancers (a clock batch)."""
+        if not ranges:
+            return {}
+        wanted = (
+            func.unnest(
+                uuid_array("freelancer_ids", (r.freelancer_id for r in ranges)),
+                array_param("firsts", (r.first for r in ranges), Date()),
+                array_param("lasts", (r.last for r in ranges), Date()),
+            )
+            .table_valued(
+                column("freelancer_id", PgUUID(as_uuid=True)),
+                column("first", Date()),
+                column("last", Date()),
+            )
+            .render_derived(name="wanted")
+        )
+        statement = (
+            _counted_columns()
+            .join(wanted, Timesheet.freelancer_id == wanted.c.freelancer_id)
+            .where(
+                Timesheet.organization_id == self.organization_id,
+                Timesheet.status != "rejected",
+                Timesheet.work_date.between(wanted.c.first, wanted.c.last),
+            )
+            .order_by(Timesheet.created_at, Timesheet.id)
+        )
+        found: dict[UUID, list[CountedEntry]] = {}
+        for row in await self.session.execute(statement):
+            found.setdefault(row.freelancer_id, []).append(
+                CountedEntry(row.id, row.work_date, row.minutes, row.started_at, row.ended_at)
+            )
+        return found
+
+    async def members(self, ids: Collection[UUID]) -> list[MemberEntry]:
+        statement = select(Timesheet.status, *_counted_columns().selected_columns).where(
+            Timesheet.organization_id == self.organization_id,
+            Timesheet.id == any_(uuid_array("ids", ids)),
+        )
+        return [
+            MemberEntry(
+                row.id,
+                row.status,
+                CountedEntry(row.id, row.work_date, row.minutes, row.started_at, row.ended_at),
+            )
+            for row in await self.session.execute(statement)
+        ]
+
+    async def set_clash(self, ids: Collection[UUID], clash: bool) -> None:
+        """Sets the `clash` flag; entries loaded in the session keep their old value."""
+        if not ids:
+            return
+        await self.session.execute(
+            update(Timesheet)
+            .where(
+                Timesheet.organization_id == self.organization_id,
+                Timesheet.id == any_(uuid_array("ids", ids)),
+                Timesheet.clash != clash,
+            )
+            .values(clash=clash)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def insert_clock_entries(
+        self, rows: Sequence[ClockEntryRow], submitted_at: datetime
+    ) -> None:
+        """Inserts a batch's clock entries in one statement of array parameters (no ORM unit
+        of work: a batch holds up to 250 entries)."""
+        if not rows:
+            return
+        moment = DateTime(timezone=True)
+        incoming = (
+            func.unnest(
+                uuid_array("ids", (row.id for row in rows)),
+                uuid_array("contract_ids", (row.contract_id for row in rows)),
+                uuid_array("freelancer_ids", (row.freelancer_id for row in rows)),
+                array_param("work_dates", (row.work_date for row in rows), Date()),
+                array_param("minutes", (row.minutes for row in rows), Integer()),
+                array_param("started_ats", (row.started_at for row in rows), moment),
+                array_param("ended_ats", (row.ended_at for row in rows), moment),
+                uuid_array("wbs_element_ids", (row.wbs_element_id for row in rows)),
+                array_param("clashes", (row.clash for row in rows), Boolean()),
+            )
+            .table_valued(
+                "id",
+                "contract_id",
+                "freelancer_id",
+                "work_date",
+                "minutes",
+                "started_at",
+                "ended_at",
+                "wbs_element_id",
+                "clash",
+            )
+            .render_derived(name="incoming")
+        )
+        fixed = {
+            "organization_id": literal(self.organization_id, PgUUID(as_uuid=True)),
+            "source": literal("clock", String()),
+            "status": literal("submitted", String()),
+            "submitted_at": literal(submitted_at, moment),
+        }
+        columns = [*incoming.c.keys(), *fixed]
+        source = select(*incoming.c, *fixed.values())
+        await self.session.execute(insert(Timesheet).from_select(columns, source))
+
+
+class ClashRepository(Repository[TimesheetClash]):
+    """Clash rows (API.md §13). Every write to a freelancer's clashes happens under that
+    freelancer's row lock (the lock bookings take), so reading them needs no lock of its own."""
+
+    model = TimesheetClash
+    object_name = "timesheet clash"
+
+    def filtered(self, *, status: str | None, freelancer_id: str | None) -> Select[TimesheetClash]:
+        statement = self.scoped()
+        if status is not None:
+            statement = statement.where(TimesheetClash.status == status)
+        if freelancer_id is not None:
+            statement = statement.where(id_filter(TimesheetClash.freelancer_id, freelancer_id))
+        return statement
+
+    async def open_containing(self, timesheet_ids: Collection[UUID]) -> list[TimesheetClash]:
+        """The open clashes holding any of the entries (the GIN index on timesheet_ids)."""
+        if not timesheet_ids:
+            return []
+        statement = (
+            self.scoped()
+            .where(
+                TimesheetClash.status == "open",
+                TimesheetClash.timesheet_ids.overlap(list(timesheet_ids)),
+            )
+            .order_by(TimesheetClash.created_at, TimesheetClash.id)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def resolve(self, clashes: Iterable[TimesheetClash]) -> None:
+        now = utc_now()
+        for clash in clashes:
+            clash.status = "resolved"
+            clash.resolved_at = now
+        await self.session.flush()
+
+    async def insert_many(self, rows: Sequence[ClashRow]) -> None:
+        await self.session.execute(
+            insert(TimesheetClash),
+            [
+                {
+                    "id": uuid7(),
+                    "organization_id": self.organization_id,
+                    "freelancer_id": row.freelancer_id,
+                    "timesheet_ids": row.timesheet_ids,
+                    "kind": row.kind,
+                    "status": "open",
+                }
+                for row in rows
+            ],
+        )
+
+
+class WbsLookup(Repository[WbsElement]):
+    """WBS elements as bookings name them. Each is held FOR KEY SHARE until commit: the lock
+    the foreign key takes anyway, taken at the check, so the element cannot be deleted between
+    the check and the write, while its name or budget may still change."""
+
+    model = WbsElement
+    object_name = "WBS element"
+
+    def _targets(self, ids: Collection[UUID]) -> Select[UUID, UUID, str]:
+        return (
+            select(WbsElement.id, WbsElement.project_id, Project.currency)
+            .join(Project, Project.id == WbsElement.project_id)
+            .where(
+                WbsElement.organization_id == self.organization_id,
+                WbsElement.id == any_(uuid_array("ids", ids)),
+            )
+            .order_by(WbsElement.id)
+            .with_for_update(of=WbsElement, read=True, key_share=True)
+        )
+
+    async def targets(self, ids: Collection[UUID]) -> dict[UUID, WbsTarget]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(self._targets(ids))
+        return {row.id: WbsTarget(row.id, row.project_id, row.currency) for row in rows}
+
+    async def referenced_target(self, raw_id: str, field: str) -> WbsTarget:
+        """The element a body field names: unknown or another organization's is 422."""
+        element_id = parse_id(raw_id)
+        found = (await self.targets([element_id])).get(element_id) if element_id else None
+        if found is None:
+            raise ValidationFailed.for_field(["body", field], f"No such WBS element: {raw_id}")
+        return found

@@ -1,0 +1,129 @@
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from worksible_api.db.loaders import path_object
+from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.domains.timesheets.auth import TimesheetsRead, TimesheetsWrite
+from worksible_api.domains.timesheets.repository import ClashRepository, TimesheetRepository
+from worksible_api.domains.timesheets.schemas import (
+    ClashStatus,
+    TimesheetClashOut,
+    TimesheetCreate,
+    TimesheetOut,
+    TimesheetReject,
+    TimesheetStatus,
+    TimesheetUpdate,
+)
+from worksible_api.domains.timesheets.service import TimesheetService
+from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.models import Timesheet, TimesheetClash
+
+router = APIRouter(prefix="/timesheets", tags=["Timesheets"], route_class=ApiRoute)
+
+
+def _service(principal: TimesheetsWrite, session: SessionDep) -> TimesheetService:
+    return TimesheetService(session, principal.organization_id)
+
+
+Service = Annotated[TimesheetService, Depends(_service)]
+PathTimesheet = Annotated[Timesheet, Depends(path_object(TimesheetRepository, "timesheet_id"))]
+# The entry named in the path, locked for the status change that follows.
+LockedTimesheet = Annotated[
+    Timesheet, Depends(path_object(TimesheetRepository, "timesheet_id", for_update=True))
+]
+PathClash = Annotated[TimesheetClash, Depends(path_object(ClashRepository, "clash_id"))]
+FilterId = Annotated[str | None, Query(max_length=100)]
+
+
+@router.get("", response_model=Page[TimesheetOut], summary="List timesheet entries")
+async def list_timesheets(
+    request: Request,
+    principal: TimesheetsRead,
+    session: SessionDep,
+    params: ListParamsDep,
+    status: TimesheetStatus | None = None,
+    contract_id: FilterId = None,
+    freelancer_id: FilterId = None,
+    work_date_gte: Annotated[date | None, Query(description="On or after this date.")] = None,
+    work_date_lt: Annotated[date | None, Query(description="Before this date.")] = None,
+) -> Page[TimesheetOut]:
+    repository = TimesheetRepository(session, principal.organization_id)
+    statement = repository.filtered(
+        status=status,
+        contract_id=contract_id,
+        freelancer_id=freelancer_id,
+        work_date_gte=work_date_gte,
+        work_date_lt=work_date_lt,
+    )
+    return await repository.page(statement, params, request.url, TimesheetOut.model_validate)
+
+
+# Declared before /{timesheet_id}, which would otherwise take "clashes" for an entry's id.
+@router.get("/clashes", response_model=Page[TimesheetClashOut], summary="List clashes")
+async def list_clashes(
+    request: Request,
+    principal: TimesheetsRead,
+    session: SessionDep,
+    params: ListParamsDep,
+    status: ClashStatus | None = None,
+    freelancer_id: FilterId = None,
+) -> Page[TimesheetClashOut]:
+    repository = ClashRepository(session, principal.organization_id)
+    statement = repository.filtered(status=status, freelancer_id=freelancer_id)
+    return await repository.page(statement, params, request.url, TimesheetClashOut.model_validate)
+
+
+@router.get("/clashes/{clash_id}", response_model=TimesheetClashOut, summary="Retrieve a clash")
+async def get_clash(
+    clash_id: str, principal: TimesheetsRead, clash: PathClash
+) -> TimesheetClashOut:
+    return TimesheetClashOut.model_validate(clash)
+
+
+@router.post("", status_code=201, response_model=TimesheetOut, summary="Create a timesheet entry")
+async def create_timesheet(service: Service, body: TimesheetCreate) -> TimesheetOut:
+    return TimesheetOut.model_validate(await service.create(body))
+
+
+@router.get("/{timesheet_id}", response_model=TimesheetOut, summary="Retrieve a timesheet entry")
+async def get_timesheet(
+    timesheet_id: str, principal: TimesheetsRead, timesheet: PathTimesheet
+) -> TimesheetOut:
+    return TimesheetOut.model_validate(timesheet)
+
+
+@router.patch("/{timesheet_id}", response_model=TimesheetOut, summary="Update a timesheet entry")
+async def update_timesheet(
+    timesheet_id: str, service: Service, timesheet: PathTimesheet, body: TimesheetUpdate
+) -> TimesheetOut:
+    # Not locked here: a re-booking locks the freelancer and contract before the entry.
+    return TimesheetOut.model_validate(await service.update(timesheet, body))
+
+
+@router.post("/{timesheet_id}/submit", response_model=TimesheetOut, summary="Submit a draft entry")
+async def submit_timesheet(
+    timesheet_id: str, service: Service, timesheet: LockedTimesheet
+) -> TimesheetOut:
+    return TimesheetOut.model_validate(await service.submit(timesheet))
+
+
+@router.post(
+    "/{timesheet_id}/approve", response_model=TimesheetOut, summary="Approve a submitted entry"
+)
+async def approve_timesheet(
+    timesheet_id: str, service: Service, timesheet: PathTimesheet
+) -> TimesheetOut:
+    # Not locked here: approving locks the freelancer (clashes), then the entry (lock order).
+    return TimesheetOut.model_validate(await service.approve(timesheet))
+
+
+@router.post(
+    "/{timesheet_id}/reject", response_model=TimesheetOut, summary="Reject a submitted entry"
+)
+async def reject_timesheet(
+    timesheet_id: str, service: Service, timesheet: PathTimesheet, body: TimesheetReject
+) -> TimesheetOut:
+    # Not locked here: rejecting locks the freelancer (clashes), then the entry (lock order).
+    return TimesheetOut.model_validate(await service.reject(timesheet, body.reason))

@@ -1,0 +1,11 @@
+from typing import Annotated
+
+from fastapi import Depends
+
+from worksible_api.auth.dependencies import require
+from worksible_api.auth.principal import Principal
+from worksible_api.auth.scopes import Scope
+
+# The WBS falls under the projects scopes (API.md §2).
+WbsRead = Annotated[Principal, Depends(require(Scope.PROJECTS_READ))]
+WbsWrite = Annotated[Principal, Depends(require(Scope.PROJECTS_WRITE))]
