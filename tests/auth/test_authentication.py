@@ -1,0 +1,143 @@
+"""API.md §2: the 401 codes, expiry, the key cache, last use."""
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from tests.conftest import client_for
+from tests.factories.api_keys import bearer, create_api_key
+from tests.factories.tenants import Tenant
+
+from worksible_api.auth import verifier as verifier_module
+from worksible_api.kit.time import utc_now
+
+ME = "/v1/companies/me"
+
+
+def assert_unauthorized(response: httpx.Response, code: str) -> None:
+    assert response.status_code == 401
+    assert response.json()["code"] == code
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+class TestMissingKey:
+    async def test_no_header(self, client: httpx.AsyncClient) -> None:
+        assert_unauthorized(await client.get(ME), "missing_api_key")
+
+    @pytest.mark.parametrize("header", ["", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc"])
+    async def test_no_bearer_key(self, client: httpx.AsyncClient, header: str) -> None:
+        assert_unauthorized(
+            await client.get(ME, headers={"Authorization": header}), "missing_api_key"
+        )
+
+
+class TestInvalidKey:
+    @pytest.mark.parametrize(
+        "key",
+        [
+            "not-a-key",
+            "wsk_live_",
+            "wsk_live_abc",
+            "wsk_test_abcdefabcdef_" + "a" * 43,
+            "wsk_live_abc!def_" + "a" * 43,
+            "wsk_live_abcdefabcdef_short",
+        ],
+    )
+    async def test_malformed(self, client: httpx.AsyncClient, key: str) -> None:
+        assert_unauthorized(await client.get(ME, headers=bearer(key)), "invalid_api_key")
+
+    async def test_unknown_key_id(self, client: httpx.AsyncClient) -> None:
+        response = await client.get(ME, headers=bearer("wsk_live_unknown12345_" + "A" * 43))
+        assert_unauthorized(response, "invalid_api_key")
+
+    async def test_wrong_secret(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
+        wrong = tenant.key[: -len("x")] + ("y" if not tenant.key.endswith("y") else "z")
+        assert_unauthorized(await client.get(ME, headers=bearer(wrong)), "invalid_api_key")
+
+    async def test_wrong_secret_after_a_cached_success(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        assert (await client.get(ME, headers=tenant.headers)).status_code == 200
+        wrong = tenant.key[:-4] + "AAAA"
+        assert_unauthorized(await client.get(ME, headers=bearer(wrong)), "invalid_api_key")
+
+    async def test_revoked_uses_the_same_code(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        await client.delete(f"/v1/api-keys/{tenant.api_key.id}", headers=tenant.headers)
+        assert_unauthorized(await client.get(ME, headers=tenant.headers), "invalid_api_key")
+
+
+class TestExpiry:
+    async def test_expired_key_is_refused_with_its_own_code(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        _, key = await create_api_key(
+            app, tenant.organization, expires_at=utc_now() + timedelta(seconds=2)
+        )
+        # Used once while valid, so the refusal below also covers the cached path.
+        assert (await client.get(ME, headers=bearer(key))).status_code == 200
+        await asyncio.sleep(2.2)
+        assert_unauthorized(await client.get(ME, headers=bearer(key)), "api_key_expired")
+
+    async def test_wrong_secret_of_an_expired_key_is_invalid_not_expired(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        _, key = await create_api_key(
+            app, tenant.organization, expires_at=utc_now() + timedelta(seconds=1)
+        )
+        await asyncio.sleep(1.2)
+        assert_unauthorized(
+            await client.get(ME, headers=bearer(key[:-4] + "AAAA")), "invalid_api_key"
+        )
+
+
+def count_argon2(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts argon2 verifies from now on; the list grows by one per verify."""
+    calls: list[str] = []
+    real_verify = verifier_module.verify_secret
+
+    def counting_verify(secret_hash: str, secret: str) -> bool:
+        calls.append(secret)
+        return real_verify(secret_hash, secret)
+
+    monkeypatch.setattr(verifier_module, "verify_secret", counting_verify)
+    return calls
+
+
+class TestKeyCache:
+    async def test_argon2_runs_on_the_first_request_only(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        calls = count_argon2(monkeypatch)
+        _, key = await create_api_key(app, tenant.organization)
+        for _ in range(5):
+            assert (await client.get(ME, headers=bearer(key))).status_code == 200
+        assert len(calls) == 1
+
+    async def test_a_second_worker_uses_the_shared_cache(
+        self, app: FastAPI, second_app: FastAPI, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        calls = count_argon2(monkeypatch)
+        _, key = await create_api_key(app, tenant.organization)
+        async with client_for(app) as first, client_for(second_app) as second:
+            assert (await first.get(ME, headers=bearer(key))).status_code == 200
+            assert (await second.get(ME, headers=bearer(key))).status_code == 200
+        assert len(calls) == 1
+
+
+class TestLastUsed:
+    async def test_records_time_and_ip(self, app: FastAPI, tenant: Tenant) -> None:
+        async with client_for(app, client_ip="198.51.100.7") as http:
+            assert (await http.get(ME, headers=tenant.headers)).status_code == 200
+            body = (
+                await http.get(f"/v1/api-keys/{tenant.api_key.id}", headers=tenant.headers)
+            ).json()
+        assert body["last_used_ip"] == "198.51.100.7"
+        assert body["last_used_at"] is not None

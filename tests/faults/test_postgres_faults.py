@@ -1,0 +1,64 @@
+"""API.md §12: PostgreSQL refusing or silent: 503 within 2 s, readiness, recovery on its own."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from tests.factories.tenants import Tenant
+from tests.faults.conftest import eventually, timed
+from tests.fixtures.private_servers import PrivateServers
+
+ME = "/v1/companies/me"
+BOUND_SECONDS = 2.0
+RECOVERY_SECONDS = 10.0
+
+
+@pytest.fixture
+async def http(service: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=service, timeout=10) as client:
+        yield client
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "service_unavailable"
+    assert int(response.headers["retry-after"]) >= 1
+
+
+@pytest.mark.parametrize("fault", ["down", "frozen"])
+async def test_requests_answer_503_fast_and_recover(
+    http: httpx.AsyncClient, servers: PrivateServers, customer: Tenant, fault: str
+) -> None:
+    first = await http.get(ME, headers=customer.headers)
+    assert first.status_code == 200, first.text
+    with getattr(servers, fault)(servers.postgres):
+        read = await timed(http, "GET", ME, headers=customer.headers)
+        write = await timed(
+            http, "POST", "/v1/api-keys", headers=customer.headers, json={"name": "During"}
+        )
+        ready = await timed(http, "GET", "/readyz")
+        live = await timed(http, "GET", "/healthz")
+        for result in (read, write):
+            assert_unavailable(result.response)
+            assert result.seconds < BOUND_SECONDS
+        assert ready.response.status_code == 503
+        assert ready.seconds < BOUND_SECONDS
+        assert live.response.status_code == 200
+    await eventually(http, ME, customer.headers, RECOVERY_SECONDS)
+    # The write answered 503 changed nothing.
+    names = [
+        key["name"]
+        for key in (await http.get("/v1/api-keys", headers=customer.headers)).json()["results"]
+    ]
+    assert "During" not in names
+
+
+async def test_an_unchecked_key_is_503_never_401(
+    http: httpx.AsyncClient, servers: PrivateServers, customer: Tenant
+) -> None:
+    # Never used before: not in the key cache, so checking it needs PostgreSQL.
+    with servers.down(servers.postgres):
+        result = await timed(http, "GET", ME, headers=customer.headers)
+    assert_unavailable(result.response)
+    assert result.seconds < BOUND_SECONDS

@@ -1,0 +1,248 @@
+"""API.md §5: Idempotency-Key on every write, exact under concurrency and a Redis flush."""
+
+import asyncio
+from datetime import timedelta
+from uuid import uuid4
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select, text
+from tests.conftest import client_for
+from tests.factories.rows import insert
+from tests.factories.tenants import Tenant
+
+from worksible_api.db.session import commit
+from worksible_api.idempotency import repository
+from worksible_api.kit.time import utc_now
+from worksible_api.models import ApiKey, IdempotencyRecord
+
+KEYS = "/v1/api-keys"
+
+
+def with_key(tenant: Tenant, key: str) -> dict[str, str]:
+    return {**tenant.headers, "Idempotency-Key": key}
+
+
+async def count_keys(app: FastAPI, tenant: Tenant, name: str) -> int:
+    async with app.state.sessionmaker() as session:
+        statement = select(func.count()).where(
+            ApiKey.organization_id == tenant.organization.id, ApiKey.name == name
+        )
+        return int((await session.execute(statement)).scalar_one())
+
+
+async def forget_cached_records(app: FastAPI) -> None:
+    """What a Redis flush does to this run's idempotency entries."""
+    redis = app.state.redis
+    prefix = app.state.settings.redis_key_prefix
+    async for name in redis.scan_iter(match=f"{prefix}idem:*"):
+        await redis.delete(name)
+
+
+class TestReplay:
+    async def test_a_retry_returns_the_first_response(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        headers = with_key(tenant, f"create-{uuid4()}")
+        first = await client.post(KEYS, headers=headers, json={"name": "Once"})
+        second = await client.post(KEYS, headers=headers, json={"name": "Once"})
+        assert first.status_code == second.status_code == 201
+        assert second.content == first.content
+        assert second.headers["idempotent-replayed"] == "true"
+        assert "idempotent-replayed" not in first.headers
+        assert second.headers["x-request-id"] != first.headers["x-request-id"]
+
+    async def test_key_order_and_whitespace_are_the_same_request(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        headers = {**with_key(tenant, f"canon-{uuid4()}"), "content-type": "application/json"}
+        name = f"Canon {uuid4()}"
+        first = await client.post(
+            KEYS, headers=headers, content=f'{{"name": "{name}", "scopes": ["*"]}}'
+        )
+        second = await client.post(
+            KEYS, headers=headers, content=f'{{"scopes":["*"],"name":"{name}"}}'
+        )
+        assert second.content == first.content
+        assert await count_keys(app, tenant, name) == 1
+
+    async def test_patch_and_delete_replay_too(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        created = (await client.post(KEYS, headers=tenant.headers, json={})).json()
+        for method, body in (("PATCH", {"name": "Renamed"}), ("DELETE", None)):
+            headers = with_key(tenant, f"{method}-{uuid4()}")
+            first = await client.request(
+                method, f"{KEYS}/{created['id']}", headers=headers, json=body
+            )
+            second = await client.request(
+                method, f"{KEYS}/{created['id']}", headers=headers, json=body
+            )
+            assert first.status_code == 200
+            assert second.content == first.content
+            assert second.headers["idempotent-replayed"] == "true"
+
+    async def test_requests_without_a_key_run_every_time(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        name = f"Twice {uuid4()}"
+        for _ in range(2):
+            assert (
+                await client.post(KEYS, headers=tenant.headers, json={"name": name})
+            ).status_code == 201
+        assert await count_keys(app, tenant, name) == 2
+
+
+class TestReuse:
+    async def test_same_key_another_body_is_422(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        headers = with_key(tenant, f"reuse-{uuid4()}")
+        assert (await client.post(KEYS, headers=headers, json={"name": "A"})).status_code == 201
+        response = await client.post(KEYS, headers=headers, json={"name": "B"})
+        assert response.status_code == 422
+        assert response.json()["code"] == "idempotency_key_reused"
+
+    async def test_same_key_another_path_is_422(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        headers = with_key(tenant, f"path-{uuid4()}")
+        assert (
+            await client.patch("/v1/companies/me", headers=headers, json={"name": "A"})
+        ).status_code == 200
+        response = await client.post(KEYS, headers=headers, json={"name": "A"})
+        assert response.json()["code"] == "idempotency_key_reused"
+
+
+class TestOnlySuccessIsKept:
+    async def test_a_failed_first_call_does_not_bind_the_key(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        headers = with_key(tenant, f"fail-{uuid4()}")
+        refused = await client.post(KEYS, headers=headers, json={"scopes": ["nope:read"]})
+        assert refused.status_code == 422
+        accepted = await client.post(KEYS, headers=headers, json={"name": "After failure"})
+        assert accepted.status_code == 201
+        assert "idempotent-replayed" not in accepted.headers
+
+
+class TestScope:
+    async def test_keys_belong_to_one_organization(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+    ) -> None:
+        key = f"shared-{uuid4()}"
+        mine = await client.post(KEYS, headers=with_key(tenant, key), json={"name": "Same"})
+        theirs = await client.post(KEYS, headers=with_key(other_tenant, key), json={"name": "Same"})
+        assert mine.status_code == theirs.status_code == 201
+        assert "idempotent-replayed" not in theirs.headers
+        assert mine.json()["id"] != theirs.json()["id"]
+
+
+class TestKeyFormat:
+    @pytest.mark.parametrize("key", [b"", b"x" * 256, "clé".encode(), b"tab\there", b"line\x7f"])
+    async def test_invalid_keys_are_422(
+        self, client: httpx.AsyncClient, tenant: Tenant, key: bytes
+    ) -> None:
+        headers = {
+            **{name: value.encode() for name, value in tenant.headers.items()},
+            b"Idempotency-Key": key,
+        }
+        response = await client.post(KEYS, headers=headers, json={})
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+
+    async def test_the_longest_printable_key_is_fine(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        key = ("~ !" * 100)[:255]
+        assert (await client.post(KEYS, headers=with_key(tenant, key), json={})).status_code == 201
+
+
+class TestConcurrency:
+    async def test_sixteen_duplicates_on_two_workers_create_one_object(
+        self, app: FastAPI, second_app: FastAPI, tenant: Tenant
+    ) -> None:
+        name = f"Raced {uuid4()}"
+        headers = with_key(tenant, f"race-{uuid4()}")
+        async with client_for(app) as first, client_for(second_app) as second:
+            responses = await asyncio.gather(
+                *(
+                    http.post(KEYS, headers=headers, json={"name": name})
+                    for http in [first, second] * 8
+                )
+            )
+            statuses = sorted(response.status_code for response in responses)
+            assert set(statuses) <= {201, 409}
+            in_use = [response for response in responses if response.status_code == 409]
+            for response in in_use:
+                assert response.json()["code"] == "idempotency_key_in_use"
+                assert int(response.headers["retry-after"]) >= 1
+            created = {
+                response.json()["id"] for response in responses if response.status_code == 201
+            }
+            assert len(created) == 1
+            retry = await second.post(KEYS, headers=headers, json={"name": name})
+        assert retry.json()["id"] in created
+        assert await count_keys(app, tenant, name) == 1
+
+    async def test_a_request_still_running_answers_409(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        key = f"held-{uuid4()}"
+        lock = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
+        # Another transaction holds the key, as a request in flight on another worker would.
+        async with app.state.engine.connect() as holder:
+            await holder.execute(lock, {"name": f"idempotency:{tenant.organization.id}:{key}"})
+            response = await client.post(KEYS, headers=with_key(tenant, key), json={})
+            await holder.rollback()
+        assert response.status_code == 409
+        assert response.json()["code"] == "idempotency_key_in_use"
+        assert response.headers["retry-after"] == "1"
+
+
+class TestDurability:
+    async def test_a_redis_flush_between_request_and_retry_still_replays(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        name = f"Flushed {uuid4()}"
+        headers = with_key(tenant, f"flush-{uuid4()}")
+        first = await client.post(KEYS, headers=headers, json={"name": name})
+        await forget_cached_records(app)
+        retry = await client.post(KEYS, headers=headers, json={"name": name})
+        assert retry.content == first.content
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert await count_keys(app, tenant, name) == 1
+
+    async def test_expired_records_do_not_replay_and_are_purged(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        key = f"old-{uuid4()}"
+        await insert(
+            app,
+            IdempotencyRecord(
+                organization_id=tenant.organization.id,
+                key=key,
+                fingerprint="0" * 64,
+                status_code=201,
+                content_type="application/json",
+                body=b"{}",
+                expires_at=utc_now() - timedelta(seconds=1),
+            ),
+        )
+        response = await client.post(KEYS, headers=with_key(tenant, key), json={})
+        assert response.status_code == 201
+        assert "idempotent-replayed" not in response.headers
+        async with app.state.sessionmaker() as session:
+            await session.execute(
+                text(
+                    "UPDATE idempotency_records SET expires_at = now() - interval '1 second' WHERE key = :key"
+                ),
+                {"key": key},
+            )
+            assert await repository.purge_expired(session) >= 1
+            await commit(session)
+            remaining = await session.execute(
+                select(IdempotencyRecord).where(IdempotencyRecord.key == key)
+            )
+            assert remaining.first() is None
