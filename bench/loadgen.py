@@ -1,0 +1,151 @@
+"""Load: wrk (keep-alive, fixed connections and threads) driven by scenario.lua, plus a small
+sequential client for per-request latencies (cold and warm authentication)."""
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from procs import Server, run_bounded
+
+LUA = Path(__file__).resolve().parent / "scenario.lua"
+
+
+@dataclass(frozen=True)
+class Load:
+    duration: float  # measured window, seconds
+    warmup: float  # seconds, not measured
+    connections: int
+    threads: int
+    # Concurrent kiosks for clock_ingest: 500-event batches are heavy, and 32 at once only
+    # measure the request deadline (503s).
+    ingest_connections: int = 4
+
+    @classmethod
+    def from_env(cls) -> "Load":
+        return cls(
+            duration=float(os.environ.get("BENCH_DURATION", "10")),
+            warmup=float(os.environ.get("BENCH_WARMUP", "3")),
+            connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
+            threads=int(os.environ.get("BENCH_THREADS", "1")),
+            ingest_connections=int(os.environ.get("BENCH_INGEST_CONNECTIONS", "4")),
+        )
+
+
+@dataclass
+class Measured:
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+    http_errors: int
+    socket_errors: int
+    # CPU the server's processes used per request in the window: steadier than rps when other
+    # work shares the cores.
+    cpu_us_per_request: float | None = None
+    # PostgreSQL connections opened in the window (a pool that keeps reconnecting shows here).
+    db_connections_opened: int | None = None
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is missing: installing Debian's package (apt-get install wrk) ...", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL
+        )
+        found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("wrk is required: apt-get install wrk")
+    return found
+
+
+def wrk(url: str, seconds: float, load: Load, **args: str) -> Measured:
+    """One wrk run of `seconds` against `url` with scenario.lua and its name=value arguments."""
+    script_args = [f"{name}={value}" for name, value in {**args, "threads": load.threads}.items()]
+    command = [
+        "wrk",
+        "--latency",
+        "-t",
+        str(load.threads),
+        "-c",
+        str(load.connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        *script_args,
+    ]
+    done = run_bounded(command, timeout=seconds + 30)
+    line = next((raw for raw in done.stdout.splitlines() if raw.startswith("JSON: ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(
+            f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout[-800:]}"
+        )
+    data = json.loads(line.removeprefix("JSON: "))
+    return Measured(
+        requests=data["requests"],
+        rps=data["requests"] / (data["duration_us"] / 1e6),
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        mean_ms=data["mean_us"] / 1000,
+        http_errors=data["http_errors"],
+        socket_errors=data["socket_errors"],
+    )
+
+
+def measure(
+    server: Server,
+    load: Load,
+    tag: str,
+    sessions: Callable[[], int | None] | None = None,
+    **args: str,
+) -> Measured:
+    """A warm-up run (discarded), then the measured window."""
+    if load.warmup > 0:
+        wrk(server.url, load.warmup, load, tag=f"{tag}w", offset="0", **args)
+    sessions_before = sessions() if sessions else None
+    cpu_before = server.cpu_seconds()
+    measured = wrk(server.url, load.duration, load, tag=f"{tag}m", offset="20000", **args)
+    if measured.requests:
+        measured.cpu_us_per_request = (server.cpu_seconds() - cpu_before) * 1e6 / measured.requests
+    sessions_after = sessions() if sessions and sessions_before is not None else None
+    if sessions_before is not None and sessions_after is not None:
+        measured.db_connections_opened = sessions_after - sessions_before
+    return measured
+
+
+class Sequential:
+    """One keep-alive connection, one request at a time: latency without queueing."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def time(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> tuple[float, int, bytes]:
+        started = time.perf_counter()
+        self.conn.request(method, path, body=body, headers=headers or {})
+        response = self.conn.getresponse()
+        payload = response.read()
+        return (time.perf_counter() - started) * 1000, response.status, payload
+
+    def close(self) -> None:
+        self.conn.close()

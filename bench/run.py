@@ -1,0 +1,200 @@
+"""`make bench`: the service as users feel it, beside what the hardware allows, in one run.
+
+Setup (seed.py) -> both servers as real processes (procs.py) -> wrk scenarios (scenarios.py,
+loadgen.py, scenario.lua) -> table, PASS/FAIL per target and bench/results.json (report.py).
+Everything is bounded in time and every process started is stopped in the `finally`, also on
+Ctrl-C. Settings (environment): see docs/benchmark.md.
+"""
+
+import json
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import scenarios
+import seed
+from loadgen import Load, ensure_wrk
+from procs import run_bounded, start_baseline, start_service, stop_all
+from report import check_targets, notes, table, write
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results.json"
+ALL_GROUPS = ("get", "list", "create", "ingest", "auth", "evm")
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _evm(env: dict[str, str]) -> list[dict[str, Any]]:
+    """evm and s_curve from bench/evm_bench.py (another engineer's), when it exists. It times
+    sequential requests in process and prints one JSON document with `timings`."""
+    script = BENCH / "evm_bench.py"
+    if not script.exists():
+        return []
+    try:
+        done = run_bounded([sys.executable, str(script)], timeout=600, env=env, cwd=BENCH.parent)
+    except subprocess.TimeoutExpired:
+        return [{"name": "evm", "skipped": "bench/evm_bench.py took over 600 s"}]
+    start = done.stdout.find("{")
+    try:
+        timings = json.loads(done.stdout[start:])["timings"] if start >= 0 else None
+    except (ValueError, KeyError):
+        timings = None
+    if done.returncode != 0 or not timings:
+        reason = (done.stderr.strip().splitlines() or ["no JSON timings on stdout"])[-1][:200]
+        return [{"name": "evm", "skipped": f"bench/evm_bench.py: {reason}"}]
+    out = []
+    for name, case in (("evm", "evm_project"), ("s_curve", "s_curve_52_weeks")):
+        t = timings.get(case)
+        if t:
+            out.append(
+                {
+                    "name": name,
+                    "rps": round(1000 / t["p50_ms"], 1) if t["p50_ms"] else None,
+                    "p50_ms": t["p50_ms"],
+                    "p99_ms": t.get("max_ms"),
+                    "baseline_rps": None,
+                    "ratio": None,
+                    "p95_ms": t.get("p95_ms"),
+                    "mode": f"{case}: sequential, in process; p99 is the max of the rounds",
+                }
+            )
+    return out
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
+    load = Load.from_env()
+    workers = _env_int("BENCH_WORKERS", 2)
+    freelancers = _env_int("BENCH_FREELANCERS", 10_000)
+    groups = [g.strip() for g in os.environ.get("BENCH_SCENARIOS", ",".join(ALL_GROUPS)).split(",")]
+    run_tag = secrets.token_hex(3)
+    prefix = f"wsk:bench:{run_tag}:"
+    load_before = os.getloadavg()
+    ensure_wrk()
+    servers = seed.resolve_servers()
+    print(
+        f"bench: PostgreSQL/Redis from {servers.origin}; {workers} workers each; wrk "
+        f"-t{load.threads} -c{load.connections}, {load.warmup:g} s warm-up + {load.duration:g} s "
+        f"per window",
+        flush=True,
+    )
+    results: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="wsk-bench-") as scratch:
+        try:
+            started = time.monotonic()
+            seeded = seed.prepare(servers, prefix, freelancers)
+            print(
+                f"bench: seeded {seeded.counts} in {time.monotonic() - started:.1f} s", flush=True
+            )
+            ids_file, clocking_file = Path(scratch, "ids.txt"), Path(scratch, "clocking.txt")
+            ids_file.write_text("\n".join(seeded.freelancer_ids) + "\n")
+            clocking_file.write_text("\n".join(seeded.clocking_ids) + "\n")
+            env = seed.service_env(servers, prefix)
+            service = start_service(env, workers)
+            baseline = start_baseline(env, workers, seeded.organization_id)
+            ctx = scenarios.Context(
+                service,
+                baseline,
+                seeded.key,
+                load,
+                run_tag,
+                ids_file,
+                clocking_file,
+                seeded.clocking_ids,
+                sessions=lambda: seed.sessions_opened(servers),
+            )
+            steps = [
+                ("get", lambda: [scenarios.get_freelancer(ctx)]),
+                ("list", lambda: [scenarios.list_freelancers(ctx)]),
+                ("create", lambda: scenarios.create_freelancers(ctx)),
+                ("ingest", lambda: [scenarios.clock_ingest(ctx)]),
+                (
+                    "auth",
+                    lambda: scenarios.auth(
+                        ctx, _env_int("BENCH_COLD_KEYS", 50), _env_int("BENCH_WARM_REQUESTS", 1000)
+                    ),
+                ),
+            ]
+            for group, step in steps:
+                if group in groups:
+                    print(f"bench: {group} ...", flush=True)
+                    try:
+                        results.extend(result.as_json() for result in step())
+                    except (RuntimeError, OSError, ValueError) as exc:  # report it, go on
+                        print(f"bench: {group} failed: {exc}", file=sys.stderr, flush=True)
+                        results.append({"name": group, "skipped": f"error: {str(exc)[:160]}"})
+            if os.environ.get("BENCH_PROFILE", "0") == "1":
+                from spy import profile_get
+
+                print("bench: profiling GET /v1/freelancers/{id} with py-spy ...", flush=True)
+                extra["profile"] = profile_get(service, load, ids_file, seeded.key, run_tag)
+            if "evm" in groups and (BENCH / "evm_bench.py").exists():
+                print("bench: evm (bench/evm_bench.py) ...", flush=True)
+                results.extend(_evm(env))
+        finally:
+            stop_all()
+            try:
+                seed.forget_redis_keys(servers.redis_url, prefix)
+            except Exception as exc:
+                print(f"bench: could not clean Redis keys {prefix}*: {exc!r}", file=sys.stderr)
+            if os.environ.get("BENCH_KEEP_DB", "0") != "1":
+                import asyncio
+
+                asyncio.run(seed.drop_database(servers))
+    targets = check_targets(results)
+    payload = {
+        "scenarios": results,
+        "targets": targets,
+        **extra,
+        "settings": {
+            **asdict(load),
+            "workers": workers,
+            "freelancers": freelancers,
+            "servers": servers.origin,
+            "rate_limits": "lifted (1e6/s)",
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    write(RESULTS, payload)
+    print()
+    print(table(results, targets))
+    print()
+    for line in notes(results):
+        print(f"  {line}")
+    if payload["machine"]["loadavg_before"][0] > 0.5:
+        print(
+            f"  note: load average {payload['machine']['loadavg_before'][0]} before the run: "
+            "other work shares the 2 cores, figures are noisy"
+        )
+    print(f"\nwrote {RESULTS.relative_to(BENCH.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; processes stopped", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,309 @@
+"""The scenarios: each measures the service and, where one exists, the baseline in the same run.
+
+Reads run before writes, so both servers list the same table; every write scenario uses unique
+emails, idempotency keys and event ids (scenario.lua).
+"""
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from loadgen import Load, Measured, Sequential, measure
+from procs import Server
+
+# An authenticated request that does nothing after authentication: the id is not one of ours,
+# so the service answers 404 without SQL. Timed against /healthz to get the cost of auth.
+AUTH_PROBE = "/v1/freelancers/not-an-id"
+INGEST_BATCH = 500
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    baseline_rps: float | None = None
+    ratio: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        def r(value: float | None, digits: int = 3) -> float | None:
+            return None if value is None else round(value, digits)
+
+        return {
+            "name": self.name,
+            "rps": r(self.rps, 1),
+            "p50_ms": r(self.p50_ms),
+            "p99_ms": r(self.p99_ms),
+            "baseline_rps": r(self.baseline_rps, 1),
+            "ratio": r(self.ratio),
+            **self.extra,
+        }
+
+
+@dataclass
+class Context:
+    service: Server
+    baseline: Server
+    key: str
+    load: Load
+    run_tag: str
+    ids_file: Path
+    clocking_file: Path
+    clocking_ids: list[str]
+    # Connections the bench database has accepted so far (seed.sessions_opened).
+    sessions: Callable[[], int | None] | None = None
+
+
+def _cpu(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _details(measured: Measured) -> dict[str, Any]:
+    """CPU per request, and the failed responses if there were any (then the figures are suspect)."""
+    details: dict[str, Any] = {
+        "cpu_us_per_request": _cpu(measured.cpu_us_per_request),
+        "db_connections_opened": measured.db_connections_opened,
+    }
+    failed = measured.http_errors + measured.socket_errors
+    if failed or not measured.requests:
+        details["errors"] = failed
+        # No answer at all in the window counts as all failed.
+        details["failed_fraction"] = (
+            round(failed / measured.requests, 4) if measured.requests else 1.0
+        )
+    return details
+
+
+def _compare(ctx: Context, name: str, mode: str, **args: str) -> tuple[Result, Measured, Measured]:
+    service = measure(
+        ctx.service,
+        ctx.load,
+        f"{ctx.run_tag}{name[:3]}s",
+        ctx.sessions,
+        mode=mode,
+        key=ctx.key,
+        **args,
+    )
+    baseline = measure(
+        ctx.baseline, ctx.load, f"{ctx.run_tag}{name[:3]}b", ctx.sessions, mode=mode, **args
+    )
+    result = Result(
+        name,
+        service.rps,
+        service.p50_ms,
+        service.p99_ms,
+        baseline.rps,
+        service.rps / baseline.rps if baseline.rps else None,
+        {
+            "baseline_p50_ms": round(baseline.p50_ms, 3),
+            **_details(service),
+            "baseline_cpu_us_per_request": _cpu(baseline.cpu_us_per_request),
+            "baseline_db_connections_opened": baseline.db_connections_opened,
+        },
+    )
+    if service.cpu_us_per_request and baseline.cpu_us_per_request:
+        # The same ratio from CPU cost: what rps would be if both had the cores to themselves.
+        result.extra["cpu_ratio"] = round(
+            baseline.cpu_us_per_request / service.cpu_us_per_request, 3
+        )
+    if baseline.http_errors or baseline.socket_errors:
+        result.extra["baseline_errors"] = baseline.http_errors + baseline.socket_errors
+    return result, service, baseline
+
+
+def get_freelancer(ctx: Context) -> Result:
+    return _compare(ctx, "get_freelancer", "get", ids=str(ctx.ids_file))[0]
+
+
+def list_freelancers(ctx: Context) -> Result:
+    return _compare(ctx, "list_freelancers", "list", pages="10")[0]
+
+
+def create_freelancers(ctx: Context) -> list[Result]:
+    plain, _, baseline = _compare(ctx, "create_freelancer", "create")
+    idem_m = measure(
+        ctx.service, ctx.load, f"{ctx.run_tag}idm", ctx.sessions, mode="create_idem", key=ctx.key
+    )
+    idem = Result(
+        "create_freelancer_idempotent",
+        idem_m.rps,
+        idem_m.p50_ms,
+        idem_m.p99_ms,
+        baseline.rps,
+        idem_m.rps / baseline.rps if baseline.rps else None,
+        _details(idem_m),
+    )
+    # What the Idempotency-Key costs on top of the same write (target: at most 1.3x).
+    idem.extra["cost_vs_create_p50"] = round(idem_m.p50_ms / plain.p50_ms, 3)
+    idem.extra["cost_vs_create_rps"] = round(plain.rps / idem_m.rps, 3) if idem_m.rps else None
+    plain_cpu = plain.extra.get("cpu_us_per_request")
+    if plain_cpu and idem_m.cpu_us_per_request:
+        idem.extra["cost_vs_create_cpu"] = round(idem_m.cpu_us_per_request / plain_cpu, 3)
+    return [plain, idem]
+
+
+def _has_paths(server: Server, *paths: str) -> bool:
+    client = Sequential(server.port)
+    try:
+        _, status, body = client.time("GET", "/openapi.json")
+    finally:
+        client.close()
+    documented = json.loads(body).get("paths", {}) if status == 200 else {}
+    return all(path in documented for path in paths)
+
+
+def _ingest_probe_body(ids: list[str], tag: str, base: int) -> bytes:
+    """One batch as scenario.lua builds them, in a time window of its own."""
+    t0 = datetime.fromtimestamp(base, UTC) + timedelta(seconds=15000 * 360)
+    events = []
+    for j, freelancer in enumerate(ids[: INGEST_BATCH // 2]):
+        for suffix, kind, at in (
+            ("i", "clock_in", t0),
+            ("o", "clock_out", t0 + timedelta(minutes=5)),
+        ):
+            events.append(
+                {
+                    "event_id": f"{tag}-probe-{j}-{suffix}",
+                    "freelancer_id": freelancer,
+                    "type": kind,
+                    "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+            )
+    return json.dumps({"events": events}).encode()
+
+
+def clock_ingest(ctx: Context) -> Result:
+    if not _has_paths(ctx.service, "/v1/kiosks", "/v1/clock-events/ingest"):
+        return Result(
+            "clock_ingest", extra={"skipped": "POST /v1/clock-events/ingest not served yet"}
+        )
+    client = Sequential(ctx.service.port)
+    try:
+        auth = {"Authorization": f"Bearer {ctx.key}", "Content-Type": "application/json"}
+        _, status, body = client.time("POST", "/v1/kiosks", auth, b'{"name": "Bench kiosk"}')
+        if status != 201:
+            return Result("clock_ingest", extra={"skipped": f"POST /v1/kiosks answered {status}"})
+        secret = json.loads(body)["secret"]
+        base = int(time.time()) - 300 * 86400  # batch b is at base + b * 6 min (scenario.lua)
+        headers = {"X-Kiosk-Secret": secret, "Content-Type": "application/json"}
+        _, status, body = client.time(
+            "POST",
+            "/v1/clock-events/ingest",
+            headers,
+            _ingest_probe_body(ctx.clocking_ids, ctx.run_tag, base),
+        )
+    finally:
+        client.close()
+    probe = json.loads(body) if status == 200 else {}
+    if probe.get("accepted") != INGEST_BATCH:
+        codes = sorted(
+            {r.get("code") for r in probe.get("results", []) if r.get("status") != "accepted"}
+            - {None}
+        )
+        note = f"probe batch: status {status}, accepted {probe.get('accepted')}, codes {codes}"
+        print(f"  warning: {note}", flush=True)
+    else:
+        note = None
+    load = replace(ctx.load, connections=ctx.load.ingest_connections)
+    measured = measure(
+        ctx.service,
+        load,
+        f"{ctx.run_tag}ing",
+        ctx.sessions,
+        mode="ingest",
+        secret=secret,
+        ids=str(ctx.clocking_file),
+        base=str(base),
+    )
+    result = Result(
+        "clock_ingest",
+        measured.rps * INGEST_BATCH,
+        measured.p50_ms,
+        measured.p99_ms,
+        extra={
+            "unit": "events/s",
+            "batches_per_s": round(measured.rps, 2),
+            "connections": load.connections,
+            "batch_size": INGEST_BATCH,
+            **_details(measured),
+        },
+    )
+    if note:
+        result.extra["note"] = note
+    return result
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": statistics.median(ordered),
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "mean_ms": statistics.fmean(ordered),
+    }
+
+
+def auth(ctx: Context, cold_keys: int, warm_requests: int) -> list[Result]:
+    """Sequential single requests: cold (a fresh key's first request: argon2, PostgreSQL, cache
+    fill) and warm (the same key again), each beside /healthz timed on the same connection."""
+    client = Sequential(ctx.service.port)
+    master = {"Authorization": f"Bearer {ctx.key}", "Content-Type": "application/json"}
+    try:
+        keys = []
+        for i in range(cold_keys):
+            _, status, body = client.time(
+                "POST",
+                "/v1/api-keys",
+                master,
+                json.dumps({"name": f"cold {i}", "scopes": ["*"]}).encode(),
+            )
+            if status != 201:
+                raise RuntimeError(f"POST /v1/api-keys answered {status}: {body[:200]!r}")
+            keys.append(json.loads(body)["key"])
+        for _ in range(50):  # warm the connection, the worker and the master key
+            client.time("GET", "/healthz")
+            client.time("GET", AUTH_PROBE, master)
+        health, warm, cold = [], [], []
+        for _ in range(warm_requests):
+            health.append(client.time("GET", "/healthz")[0])
+            elapsed, status, _ = client.time("GET", AUTH_PROBE, master)
+            if status != 404:
+                raise RuntimeError(f"auth probe answered {status}, expected 404")
+            warm.append(elapsed)
+        for key in keys:
+            client.time("GET", "/healthz")
+            elapsed, status, _ = client.time("GET", AUTH_PROBE, {"Authorization": f"Bearer {key}"})
+            if status != 404:
+                raise RuntimeError(f"cold auth probe answered {status}, expected 404")
+            cold.append(elapsed)
+    finally:
+        client.close()
+    base = _summary(health)
+    results = []
+    for name, samples in (("auth_cold", cold), ("auth_warm", warm)):
+        s = _summary(samples)
+        results.append(
+            Result(
+                name,
+                1000 / s["mean_ms"],
+                s["p50_ms"],
+                s["p99_ms"],
+                1000 / base["mean_ms"],
+                base["mean_ms"] / s["mean_ms"],
+                {
+                    "samples": len(samples),
+                    "healthz_p50_ms": round(base["p50_ms"], 3),
+                    "healthz_p99_ms": round(base["p99_ms"], 3),
+                    "added_p50_ms": round(s["p50_ms"] - base["p50_ms"], 3),
+                    "added_p99_ms": round(s["p99_ms"] - base["p99_ms"], 3),
+                    "mode": "sequential, one connection",
+                },
+            )
+        )
+    return results

@@ -1,0 +1,255 @@
+"""Setup: which servers, a fresh `worksible_bench` database, migrated and seeded in bulk.
+
+The organization and the API key are made with the operator CLI, as an operator would; the
+rest (freelancers, projects, contracts, timesheets) is bulk-loaded with COPY, in proportion to
+BENCH_FREELANCERS (10,000 by default).
+"""
+
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
+
+import asyncpg
+from uuid_utils.compat import uuid7
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(ROOT / ".venv" / "bin" / "worksible-api")
+DATABASE = "worksible_bench"
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+COUNTRIES = ("DE", "FR", "NL", "ES", "IT", "PL", "PT", "GB", "US", "SE")
+
+
+@dataclass
+class Servers:
+    admin_dsn: str  # asyncpg DSN of a database to CREATE/DROP from
+    redis_url: str
+    origin: str  # where they came from, for the report
+
+    def database_dsn(self, name: str = DATABASE) -> str:
+        parts = urlsplit(self.admin_dsn)
+        return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@dataclass
+class Seeded:
+    organization_id: str
+    key: str
+    freelancer_ids: list[str]
+    # Freelancers with an active, open-ended hourly contract: the clock-event ingest's targets.
+    clocking_ids: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _plain_dsn(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url.removeprefix(prefix)
+    return url
+
+
+def resolve_servers() -> Servers:
+    """DATABASE_URL / REDIS_URL if set, else the machine's local servers, else embedded ones."""
+    database_url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    origin = "environment" if database_url or redis_url else "local"
+    if not database_url and _port_open("127.0.0.1", 5432):
+        database_url = LOCAL_POSTGRES
+    if not redis_url and _port_open("127.0.0.1", 6379):
+        redis_url = LOCAL_REDIS
+    if not database_url or not redis_url:
+        from worksible_api.embedded import ensure_embedded_servers
+
+        embedded = ensure_embedded_servers(Path(os.environ.get("WORKSIBLE_DATA_DIR", ".worksible")))
+        database_url = database_url or embedded.database_url
+        redis_url = redis_url or embedded.redis_url
+        origin = "embedded"
+    admin = _plain_dsn(database_url)
+    if urlsplit(admin).path.strip("/") == DATABASE:  # never connect to the one we drop
+        admin = urlunsplit(urlsplit(admin)._replace(path="/postgres"))
+    return Servers(admin_dsn=admin, redis_url=redis_url, origin=origin)
+
+
+async def recreate_database(servers: Servers) -> None:
+    admin = await asyncpg.connect(servers.admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await admin.close()
+
+
+async def drop_database(servers: Servers) -> None:
+    admin = await asyncpg.connect(servers.admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def service_env(servers: Servers, redis_prefix: str) -> dict[str, str]:
+    """The environment of the CLI and of `serve`: the bench database, limits lifted."""
+    lifted = "1000000"  # rate limits are lifted for the benchmark (docs/benchmark.md)
+    return {
+        **os.environ,
+        "DATABASE_URL": servers.database_dsn(),
+        "REDIS_URL": servers.redis_url,
+        "REDIS_KEY_PREFIX": redis_prefix,
+        "RATE_LIMIT_KEY_PER_SECOND": lifted,
+        "RATE_LIMIT_KEY_BURST": lifted,
+        "RATE_LIMIT_IP_PER_SECOND": lifted,
+        "RATE_LIMIT_IP_BURST": lifted,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def cli(env: dict[str, str], *args: str) -> dict:
+    done = subprocess.run([CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"worksible-api {' '.join(args)}: {done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def _stamps(count: int, now: datetime) -> list[datetime]:
+    # Oldest first, one second apart: list order (newest first) is then meaningful.
+    return [now - timedelta(seconds=count - index) for index in range(count)]
+
+
+async def _copy(conn: asyncpg.Connection, table: str, columns: str, rows: list[tuple]) -> None:
+    await conn.copy_records_to_table(table, records=rows, columns=columns.split())
+
+
+async def _bulk_seed(dsn: str, org: UUID, freelancers: int) -> Seeded:
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    start = now.date() - timedelta(days=400)
+    n_projects = max(1, freelancers // 20)
+    freelancer_ids = [uuid7() for _ in range(freelancers)]
+    project_ids = [uuid7() for _ in range(n_projects)]
+    people = [
+        (fid, org, f"seed-{i}@bench.example", f"First{i}", f"Last{i}", COUNTRIES[i % 10], "EUR",
+         "active", '{"source": "seed"}', at, at)
+        for i, (fid, at) in enumerate(zip(freelancer_ids, _stamps(freelancers, now), strict=True))
+    ]  # fmt: skip
+    projects = [
+        (pid, org, f"Project {i}", "EUR", "active", at, at)
+        for i, (pid, at) in enumerate(zip(project_ids, _stamps(n_projects, now), strict=True))
+    ]
+    # Four in five freelancers have an active, open-ended hourly contract; every tenth also an
+    # ended fixed one. Each hourly contract has ten entries of a working day, most approved.
+    contracts: list[tuple] = []
+    hourly: list[tuple[UUID, UUID]] = []  # (contract, freelancer)
+    for i, fid in enumerate(freelancer_ids):
+        project = project_ids[i % n_projects]
+        if i % 5 != 4:
+            hourly.append((uuid7(), fid))
+            contracts.append((hourly[-1][0], org, fid, project, "hourly", 6500 + i % 50 * 100,
+                              None, "EUR", start, None, "active", now))  # fmt: skip
+        if i % 10 == 0:
+            contracts.append((uuid7(), org, fid, project, "fixed", None, 500000, "EUR", start,
+                              start + timedelta(days=90), "ended", None))  # fmt: skip
+    statuses = ("approved",) * 6 + ("submitted",) * 3 + ("draft",)
+    timesheets = [
+        (uuid7(), org, cid, fid, now.date() - timedelta(days=60 - day * 3),
+         rng.choice((240, 360, 480)), statuses[day], "api")
+        for cid, fid in hourly
+        for day in range(10)
+    ]  # fmt: skip
+    conn = await asyncpg.connect(dsn)
+    try:
+        await _copy(conn, "freelancers", "id organization_id email first_name last_name country "
+                    "default_currency status metadata created_at updated_at", people)  # fmt: skip
+        await _copy(conn, "projects", "id organization_id name currency status created_at "
+                    "updated_at", projects)  # fmt: skip
+        await _copy(conn, "contracts", "id organization_id freelancer_id project_id type rate "
+                    "amount currency start_date end_date status activated_at", contracts)  # fmt: skip
+        await _copy(conn, "timesheets", "id organization_id contract_id freelancer_id work_date "
+                    "minutes status source", timesheets)  # fmt: skip
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return Seeded(
+        organization_id=str(org),
+        key="",
+        freelancer_ids=[str(fid) for fid in freelancer_ids],
+        clocking_ids=[str(fid) for _, fid in hourly],
+        counts={"freelancers": freelancers, "projects": n_projects, "contracts": len(contracts),
+                "timesheets": len(timesheets)},
+    )  # fmt: skip
+
+
+def prepare(servers: Servers, redis_prefix: str, freelancers: int) -> Seeded:
+    """Recreates, migrates and seeds the bench database; returns what the scenarios need."""
+    asyncio.run(recreate_database(servers))
+    env = service_env(servers, redis_prefix)
+    cli(env, "migrate")
+    organization = cli(
+        env,
+        "orgs",
+        "create",
+        "--name",
+        "Bench Co",
+        "--plan",
+        "enterprise",
+        "--country",
+        "DE",
+        "--currency",
+        "EUR",
+    )
+    seeded = asyncio.run(_bulk_seed(servers.database_dsn(), UUID(organization["id"]), freelancers))
+    seeded.key = cli(
+        env, "keys", "create", "--org", organization["id"], "--name", "bench", "--scopes", "*"
+    )["key"]
+    return seeded
+
+
+def sessions_opened(servers: Servers) -> int | None:
+    """How many connections the bench database has accepted so far (pg_stat_database); None
+    when it cannot be read (e.g. the server is out of connection slots on a shared machine)."""
+
+    async def read() -> int:
+        conn = await asyncpg.connect(servers.admin_dsn)
+        try:
+            value = await conn.fetchval(
+                "SELECT sessions FROM pg_stat_database WHERE datname = $1", DATABASE
+            )
+            return int(value or 0)
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(read())
+    except (OSError, TimeoutError, asyncpg.PostgresError):
+        return None
+
+
+def forget_redis_keys(redis_url: str, prefix: str) -> None:
+    """Removes the run's keys (auth cache, buckets, idempotency) from a shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        batch = []
+        for name in client.scan_iter(match=f"{prefix}*", count=1000):
+            batch.append(name)
+            if len(batch) >= 1000:
+                client.delete(*batch)
+                batch.clear()
+        if batch:
+            client.delete(*batch)
+    finally:
+        client.close()
