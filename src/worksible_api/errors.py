@@ -23,10 +23,6 @@ class ApiError(Exception):
         self.extra = extra
 
 
-class BadRequest(ApiError):
-    status, code, title = 400, "bad_request", "Bad request"
-
-
 class InvalidJson(ApiError):
     status, code, title = 400, "invalid_json", "Invalid JSON"
 
