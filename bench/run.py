@@ -46,7 +46,7 @@ def _evm(env: dict[str, str]) -> list[dict[str, Any]]:
     if not script.exists():
         return []
     try:
-        done = run_bounded([sys.executable, str(script)], timeout=600, env=env, cwd=BENCH.parent)
+        done = run_bounded([sys.executable, str(script), "--keep"], timeout=600, env=env, cwd=BENCH.parent)
     except subprocess.TimeoutExpired:
         return [{"name": "evm", "skipped": "bench/evm_bench.py took over 600 s"}]
     start = done.stdout.find("{")

@@ -14,7 +14,11 @@ from worksible_api.auth.key_cache import KeyCache
 from worksible_api.auth.verifier import KeyVerifier
 from worksible_api.cache.client import create_redis
 from worksible_api.config import Settings, get_settings
-from worksible_api.db.session import create_engine, create_sessionmaker
+from worksible_api.db.session import (
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+)
 from worksible_api.deprecations import DEPRECATIONS
 from worksible_api.domains.health.router import router as health_router
 from worksible_api.domains.request_logs.writer import RequestLogWriter
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker
+        app.state.read_sessionmaker = create_read_sessionmaker(engine)
         app.state.redis = redis
         app.state.key_verifier = KeyVerifier(sessionmaker, key_cache)
         app.state.request_log_writer = RequestLogWriter(sessionmaker)
