@@ -68,6 +68,15 @@ class TestMethodNotAllowed:
         allowed = {method.strip() for method in response.headers["allow"].split(",")}
         assert {"GET", "PATCH"} <= allowed
 
+    async def test_405_allow_names_the_fixed_segment_not_the_id_route_beside_it(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        # /v1/timesheets/clashes sits beside /v1/timesheets/{timesheet_id} (GET, PATCH): only
+        # the clash list's own methods are allowed on it.
+        response = await client.delete("/v1/timesheets/clashes", headers=tenant.headers)
+        assert_problem(response, 405, "method_not_allowed")
+        assert response.headers["allow"] == "GET"
+
     async def test_405_without_auth(self, client: httpx.AsyncClient) -> None:
         assert_problem(await client.post("/healthz"), 405, "method_not_allowed")
 

@@ -1,18 +1,21 @@
 """Renders every error path as RFC 9457 problem details (API.md §3)."""
 
 import asyncio
+import functools
+import re
 from typing import Any
 
 import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from pydantic_core import to_json
 from redis.exceptions import RedisError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 from worksible_api import errors
 from worksible_api.request_body import BodyProblem, body_problem
@@ -117,19 +120,32 @@ _PROBED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route serves on this path (Starlette names only the first route's).
+    """The methods of the path the request named, as the document lists them.
 
-    Probes the router with each method, so nested routers need no special handling.
+    Starlette names only the first route's methods; probing every route with each method
+    would also count a `{id}` route beside a fixed segment (`/timesheets/clashes` is not a
+    timesheet). Routes are matched in order, so the first template matching the path is the
+    one the request named.
     """
-    allowed = [
-        method
-        for method in _PROBED_METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL
-            for route in request.app.router.routes
-        )
+    path = request.scope["path"]
+    templates = [
+        (context.path, context.methods)
+        for context in iter_route_contexts(request.app.routes)
+        if context.path and context.methods
     ]
-    return ", ".join(allowed)
+    named = next((template for template, _ in templates if _matches(template, path)), None)
+    allowed = {method for template, methods in templates if template == named for method in methods}
+    return ", ".join(method for method in _PROBED_METHODS if method in allowed)
+
+
+@functools.cache
+def _template_regex(template: str) -> re.Pattern[str]:
+    regex, _, _ = compile_path(template)
+    return regex
+
+
+def _matches(template: str, path: str) -> bool:
+    return _template_regex(template).match(path) is not None
 
 
 def _http_problem(request: Request, exc: StarletteHTTPException) -> errors.ApiError:
