@@ -3,7 +3,7 @@
 Both credentials are used: a `*` key of a professional organization for the Bearer scheme, and
 a kiosk secret for the kiosk scheme. The run fails on any 500, any status code or body or
 header the document does not describe, and on requests the document forbids being accepted;
-what it checks is in schemathesis.toml, known bugs in hooks.py. It is seeded and bounded
+what it checks is in schemathesis.toml; hooks.py only guards the run's own credentials. It is seeded and bounded
 (examples per operation, a deadline), and the data it starts from is created through the API.
 """
 

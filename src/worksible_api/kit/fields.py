@@ -1,6 +1,7 @@
 """Field types shared by the request and response models of every domain."""
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -9,6 +10,7 @@ from pydantic import (
     AliasChoices,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -40,6 +42,20 @@ Metadata = Annotated[
 ]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_NUMBER = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _not_a_number(value: object) -> object:
+    # pydantic reads `0` or `1.5` as a Unix time; dates and timestamps in a query are
+    # ISO 8601 / RFC 3339 text only, so a number is 422, not a date in 1970.
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        raise ValueError("expected an ISO 8601 date or RFC 3339 timestamp, not a number")
+    return value
+
+
+IsoText = BeforeValidator(_not_a_number)
+QueryDate = Annotated[date, IsoText]
+
 # Timestamps given by clients must carry an offset, so "08:00" is never ambiguous.
 ClientTimestamp = AwareDatetime
 

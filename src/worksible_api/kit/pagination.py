@@ -8,6 +8,8 @@ from fastapi import Depends, Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel
 from starlette.datastructures import URL
 
+from worksible_api.kit.fields import IsoText
+
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 
@@ -30,7 +32,7 @@ def _representable_in_utc(value: datetime) -> datetime:
     return in_utc
 
 
-FilterTimestamp = Annotated[AwareDatetime, AfterValidator(_representable_in_utc)]
+FilterTimestamp = Annotated[AwareDatetime, IsoText, AfterValidator(_representable_in_utc)]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,6 +8,7 @@ from worksible_api.domains.evm.schemas import EvmOut, SCurveOut, SCurvePoint
 from worksible_api.domains.evm.service import EvmService
 from worksible_api.domains.wbs.dependencies import PathProject
 from worksible_api.kit.evm import Interval
+from worksible_api.kit.fields import QueryDate
 from worksible_api.kit.time import utc_now
 
 router = APIRouter(prefix="/projects/{project_id}/evm", tags=["Earned value"], route_class=ApiRoute)
@@ -31,7 +31,7 @@ async def get_evm(
     principal: EvmRead,
     project: PathProject,
     session: SessionDep,
-    as_of: Annotated[date | None, Query(description="Default: today (UTC).")] = None,
+    as_of: Annotated[QueryDate | None, Query(description="Default: today (UTC).")] = None,
     wbs_element_id: ElementFilter = None,
 ) -> EvmOut:
     day = as_of or utc_now().date()
@@ -70,8 +70,8 @@ async def get_s_curve(
     principal: EvmRead,
     project: PathProject,
     session: SessionDep,
-    from_: Annotated[date, Query(alias="from")],
-    to: Annotated[date, Query()],
+    from_: Annotated[QueryDate, Query(alias="from")],
+    to: Annotated[QueryDate, Query()],
     interval: Annotated[Interval, Query()] = Interval.WEEK,
     wbs_element_id: ElementFilter = None,
 ) -> SCurveOut:

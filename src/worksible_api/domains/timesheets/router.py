@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,6 +16,7 @@ from worksible_api.domains.timesheets.schemas import (
     TimesheetUpdate,
 )
 from worksible_api.domains.timesheets.service import TimesheetService
+from worksible_api.kit.fields import QueryDate
 from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import Timesheet, TimesheetClash
 
@@ -46,8 +46,8 @@ async def list_timesheets(
     status: TimesheetStatus | None = None,
     contract_id: FilterId = None,
     freelancer_id: FilterId = None,
-    work_date_gte: Annotated[date | None, Query(description="On or after this date.")] = None,
-    work_date_lt: Annotated[date | None, Query(description="Before this date.")] = None,
+    work_date_gte: Annotated[QueryDate | None, Query(description="On or after this date.")] = None,
+    work_date_lt: Annotated[QueryDate | None, Query(description="Before this date.")] = None,
 ) -> Page[TimesheetOut]:
     repository = TimesheetRepository(session, principal.organization_id)
     statement = repository.filtered(
