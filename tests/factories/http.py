@@ -13,6 +13,11 @@ PROBLEM_TYPE_BASE = "https://docs.worksible.com/errors/"
 PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "code", "request_id"})
 
 
+def result_ids(page: dict[str, Any]) -> list[str]:
+    """The ids of a list page's results, in the order the page gives them."""
+    return [item["id"] for item in page["results"]]
+
+
 def media_type(response: httpx.Response) -> str:
     content_type: str = response.headers.get("content-type", "")
     return content_type.split(";", 1)[0].strip().lower()

@@ -6,15 +6,15 @@ from uuid import uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.factories.api_keys import bearer, create_api_key
+from tests.factories.access import Endpoint, call_endpoint, endpoint_ids
+from tests.factories.api_keys import create_api_key
 from tests.factories.http import assert_problem
 from tests.factories.project_controls import create_cost_code
 from tests.factories.tenants import Tenant
 
 from worksible_api.models import CostCode
 
-# (method, path with {id}, body, scope it needs)
-ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
+ENDPOINTS: list[Endpoint] = [
     ("GET", "/v1/cost-codes", None, "cost_codes:read"),
     ("POST", "/v1/cost-codes", {"name": "Scoped"}, "cost_codes:write"),
     ("GET", "/v1/cost-codes/{id}", None, "cost_codes:read"),
@@ -22,10 +22,6 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("DELETE", "/v1/cost-codes/{id}", None, "cost_codes:write"),
 ]
 BY_ID = [endpoint for endpoint in ENDPOINTS if "{id}" in endpoint[1]]
-
-
-def _ids(endpoints: list[tuple[str, str, dict[str, Any] | None, str]]) -> list[str]:
-    return [f"{method} {path}" for method, path, _, _ in endpoints]
 
 
 async def _call(
@@ -38,7 +34,7 @@ async def _call(
 ) -> httpx.Response:
     if body is not None and method == "POST":
         body = {**body, "code": f"S-{uuid4().hex[:6].upper()}"}
-    return await client.request(method, path.format(id=object_id), json=body, headers=bearer(key))
+    return await call_endpoint(client, method, path, body, key, object_id)
 
 
 @pytest.fixture
@@ -47,7 +43,9 @@ async def cost_code(app: FastAPI, tenant: Tenant) -> CostCode:
 
 
 class TestCostCodeScopes:
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_a_key_without_the_scope_is_403(
         self,
         app: FastAPI,
@@ -64,7 +62,9 @@ class TestCostCodeScopes:
         problem = assert_problem(response, 403, "insufficient_scope")
         assert scope in problem["detail"]
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_read_key_reads_only_and_write_implies_read(
         self,
         app: FastAPI,
@@ -86,7 +86,7 @@ class TestCostCodeScopes:
         response = await _call(client, method, path, body, writer, str(cost_code.id))
         assert response.status_code in (200, 201), response.text
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=_ids(BY_ID))
+    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=endpoint_ids(BY_ID))
     async def test_scope_is_checked_before_the_object(
         self,
         app: FastAPI,
@@ -108,7 +108,7 @@ class TestCostCodeScopes:
 
 
 class TestCostCodeTenancy:
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=_ids(BY_ID))
+    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=endpoint_ids(BY_ID))
     async def test_another_organizations_cost_code_is_404(
         self,
         client: httpx.AsyncClient,

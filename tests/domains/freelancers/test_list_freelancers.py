@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from tests.factories.freelancers import create_freelancer
-from tests.factories.http import assert_validation_error
+from tests.factories.http import assert_validation_error, result_ids
 from tests.factories.tenants import Tenant
 
 from worksible_api.kit.time import utc_now
@@ -52,16 +52,12 @@ async def _list(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> dic
     return body
 
 
-def _ids(body: dict[str, Any]) -> list[str]:
-    return [item["id"] for item in body["results"]]
-
-
 class TestListFreelancers:
     async def test_newest_first(self, client: httpx.AsyncClient, roster: Roster) -> None:
         body = await _list(client, roster.tenant)
         assert body["count"] == len(roster.freelancers)
         assert (body["next"], body["previous"]) == (None, None)
-        assert _ids(body) == roster.newest_first()
+        assert result_ids(body) == roster.newest_first()
 
     async def test_item_shape(self, client: httpx.AsyncClient, roster: Roster) -> None:
         body = await _list(client, roster.tenant, page_size=1)
@@ -89,7 +85,7 @@ class TestListFreelancers:
         assert second["next"] is None
         assert parse_qs(urlsplit(second["previous"]).query)["page"] == ["1"]
         us = [f for f in roster.freelancers if f.country == "US"]
-        assert _ids(first) + _ids(second) == roster.newest_first(*us)
+        assert result_ids(first) + result_ids(second) == roster.newest_first(*us)
 
     async def test_page_past_the_end_is_empty(
         self, client: httpx.AsyncClient, roster: Roster
@@ -105,7 +101,7 @@ class TestFreelancerFilters:
         body = await _list(client, roster.tenant, status=status)
         expected = [f for f in roster.freelancers if f.status == status]
         assert body["count"] == len(expected)
-        assert _ids(body) == roster.newest_first(*expected)
+        assert result_ids(body) == roster.newest_first(*expected)
         assert {item["status"] for item in body["results"]} == {status}
 
     @pytest.mark.parametrize(
@@ -116,7 +112,7 @@ class TestFreelancerFilters:
         self, client: httpx.AsyncClient, roster: Roster, email: str
     ) -> None:
         body = await _list(client, roster.tenant, email=email)
-        assert _ids(body) == [str(roster.freelancers[1].id)]
+        assert result_ids(body) == [str(roster.freelancers[1].id)]
         assert body["count"] == 1
 
     async def test_email_matches_exactly(self, client: httpx.AsyncClient, roster: Roster) -> None:
@@ -127,16 +123,16 @@ class TestFreelancerFilters:
     async def test_country(self, client: httpx.AsyncClient, roster: Roster) -> None:
         body = await _list(client, roster.tenant, country="US")
         us = [f for f in roster.freelancers if f.country == "US"]
-        assert _ids(body) == roster.newest_first(*us)
+        assert result_ids(body) == roster.newest_first(*us)
         assert (await _list(client, roster.tenant, country="FR"))["count"] == 0
 
     async def test_filters_combine(self, client: httpx.AsyncClient, roster: Roster) -> None:
         body = await _list(client, roster.tenant, country="US", status="active")
-        assert _ids(body) == roster.newest_first(roster.freelancers[1], roster.freelancers[3])
+        assert result_ids(body) == roster.newest_first(roster.freelancers[1], roster.freelancers[3])
         body = await _list(
             client, roster.tenant, country="GB", status="active", email="ada@example.com"
         )
-        assert _ids(body) == [str(roster.freelancers[0].id)]
+        assert result_ids(body) == [str(roster.freelancers[0].id)]
         body = await _list(client, roster.tenant, country="US", email="ada@example.com")
         assert body["count"] == 0
 
@@ -144,9 +140,9 @@ class TestFreelancerFilters:
         since = roster.freelancers[1].created_at.isoformat()
         until = roster.freelancers[4].created_at.isoformat()
         body = await _list(client, roster.tenant, created_gte=since, created_lt=until)
-        assert _ids(body) == roster.newest_first(*roster.freelancers[1:4])
+        assert result_ids(body) == roster.newest_first(*roster.freelancers[1:4])
         body = await _list(client, roster.tenant, created_gte=since, status="archived")
-        assert _ids(body) == roster.newest_first(roster.freelancers[2], roster.freelancers[4])
+        assert result_ids(body) == roster.newest_first(roster.freelancers[2], roster.freelancers[4])
 
     @pytest.mark.parametrize(
         ("params", "name"),
@@ -177,11 +173,11 @@ class TestFreelancerListTenancy:
             app, other_tenant.organization, email="ada@example.com", country="GB"
         )
         body = await _list(client, roster.tenant, page_size=200)
-        assert str(theirs.id) not in _ids(body)
+        assert str(theirs.id) not in result_ids(body)
         assert body["count"] == len(roster.freelancers)
         by_email = await _list(client, roster.tenant, email="ada@example.com")
-        assert _ids(by_email) == [str(roster.freelancers[0].id)]
+        assert result_ids(by_email) == [str(roster.freelancers[0].id)]
         other = await _list(client, other_tenant, page_size=200)
-        assert _ids(other) == [str(theirs.id)]
+        assert result_ids(other) == [str(theirs.id)]
         assert (await _list(client, other_tenant, status="archived"))["count"] == 0
         assert (await _list(client, other_tenant, country="US"))["count"] == 0

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
-from tests.factories.http import assert_problem, assert_validation_error
+from tests.factories.http import assert_problem, assert_validation_error, result_ids
 from tests.factories.invoices import create_billable_contract, create_invoice
 from tests.factories.tenants import Tenant
 from tests.factories.timesheets import create_timesheet
@@ -42,10 +42,6 @@ async def _list(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> dic
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def _ids(body: dict[str, Any]) -> list[str]:
-    return [item["id"] for item in body["results"]]
 
 
 def _newest_first(invoices: list[Invoice]) -> list[str]:
@@ -87,7 +83,7 @@ class TestListInvoices:
             body = await _list(client, tenant)
         assert len(queries) == 1
         assert body["count"] == 5
-        assert _ids(body) == _newest_first(invoices)
+        assert result_ids(body) == _newest_first(invoices)
         assert [item["lines"][0]["amount"] for item in body["results"]] == [500, 400, 300, 200, 100]
         assert all(item["object"] == "invoice" for item in body["results"])
 
@@ -102,7 +98,7 @@ class TestListInvoices:
         assert first["next"] is not None
         assert parse_qs(urlsplit(first["next"]).query)["status"] == ["draft"]
         second = (await client.get(first["next"], headers=tenant.headers)).json()
-        assert _ids(first) + _ids(second) == _newest_first(invoices)
+        assert result_ids(first) + result_ids(second) == _newest_first(invoices)
         assert second["next"] is None
 
     async def test_filters(self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant) -> None:
@@ -111,15 +107,18 @@ class TestListInvoices:
         draft = await create_invoice(app, one)
         opened = await create_invoice(app, one, status="open")
         other = await create_invoice(app, two, status="open")
-        assert _ids(await _list(client, tenant, status="open")) == [str(other.id), str(opened.id)]
-        assert _ids(await _list(client, tenant, contract_id=str(one.id))) == [
+        assert result_ids(await _list(client, tenant, status="open")) == [
+            str(other.id),
+            str(opened.id),
+        ]
+        assert result_ids(await _list(client, tenant, contract_id=str(one.id))) == [
             str(opened.id),
             str(draft.id),
         ]
-        assert _ids(await _list(client, tenant, freelancer_id=str(two.freelancer_id))) == [
+        assert result_ids(await _list(client, tenant, freelancer_id=str(two.freelancer_id))) == [
             str(other.id)
         ]
-        assert _ids(await _list(client, tenant, status="paid")) == []
+        assert result_ids(await _list(client, tenant, status="paid")) == []
         future = "2999-01-01T00:00:00Z"
         assert (await _list(client, tenant, created_gte=future))["count"] == 0
         assert (await _list(client, tenant, created_lt=future))["count"] == 3

@@ -6,6 +6,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.factories.access import Endpoint, endpoint_ids
 from tests.factories.api_keys import bearer, create_api_key
 from tests.factories.http import assert_problem
 from tests.factories.kiosks import create_kiosk
@@ -13,8 +14,7 @@ from tests.factories.tenants import Tenant
 
 from worksible_api.models import Kiosk
 
-# (method, path with {id}, body, scope it needs)
-ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
+ENDPOINTS: list[Endpoint] = [
     ("GET", "/v1/kiosks", None, "kiosks:read"),
     ("POST", "/v1/kiosks", {"name": "Gate"}, "kiosks:write"),
     ("GET", "/v1/kiosks/{id}", None, "kiosks:read"),
@@ -23,10 +23,6 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("DELETE", "/v1/kiosks/{id}", None, "kiosks:write"),
 ]
 BY_ID = [endpoint for endpoint in ENDPOINTS if "{id}" in endpoint[1]]
-
-
-def _ids(endpoints: list[tuple[str, str, dict[str, Any] | None, str]]) -> list[str]:
-    return [f"{method} {path}" for method, path, _, _ in endpoints]
 
 
 async def _call(
@@ -46,7 +42,9 @@ async def kiosk(app: FastAPI, tenant: Tenant) -> Kiosk:
 
 
 class TestKioskScopes:
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_a_key_without_the_scope_is_403(
         self,
         app: FastAPI,
@@ -62,7 +60,9 @@ class TestKioskScopes:
         response = await _call(client, method, path, body, bearer(key), str(kiosk.id))
         assert scope in assert_problem(response, 403, "insufficient_scope")["detail"]
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_read_key_reads_only(
         self,
         app: FastAPI,
@@ -81,7 +81,9 @@ class TestKioskScopes:
         else:
             assert_problem(response, 403, "insufficient_scope")
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_write_implies_read(
         self,
         app: FastAPI,
@@ -97,7 +99,7 @@ class TestKioskScopes:
         response = await _call(client, method, path, body, bearer(key), str(kiosk.id))
         assert response.status_code in (200, 201), response.text
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=_ids(BY_ID))
+    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=endpoint_ids(BY_ID))
     async def test_scope_is_checked_before_the_object(
         self,
         app: FastAPI,
@@ -127,7 +129,7 @@ class TestKioskScopes:
 
 
 class TestKioskTenancy:
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=_ids(BY_ID))
+    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=endpoint_ids(BY_ID))
     async def test_another_organizations_kiosk_is_404(
         self,
         client: httpx.AsyncClient,
@@ -141,7 +143,7 @@ class TestKioskTenancy:
         response = await _call(client, method, path, body, other_tenant.headers, str(kiosk.id))
         assert_problem(response, 404, "not_found")
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=_ids(BY_ID))
+    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=endpoint_ids(BY_ID))
     async def test_404_comes_before_the_body(
         self,
         client: httpx.AsyncClient,

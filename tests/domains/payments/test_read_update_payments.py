@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.factories.http import assert_validation_error
+from tests.factories.http import assert_validation_error, result_ids
 from tests.factories.invoices import create_billable_contract, create_invoice
 from tests.factories.payments import create_payment
 from tests.factories.tenants import Tenant
@@ -26,10 +26,6 @@ async def _list(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> dic
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def _ids(body: dict[str, Any]) -> list[str]:
-    return [item["id"] for item in body["results"]]
 
 
 def _newest_first(payments: list[Payment]) -> list[str]:
@@ -68,9 +64,9 @@ class TestListPayments:
         ]
         body = await _list(client, tenant)
         assert body["count"] == 4
-        assert _ids(body) == _newest_first(payments)
+        assert result_ids(body) == _newest_first(payments)
         assert all(item["object"] == "payment" for item in body["results"])
-        assert _ids(await _list(client, tenant, invoice_id=str(one.id))) == _newest_first(
+        assert result_ids(await _list(client, tenant, invoice_id=str(one.id))) == _newest_first(
             payments[0::2]
         )
         future = "2999-01-01T00:00:00Z"
@@ -87,7 +83,7 @@ class TestListPayments:
         assert first["count"] == 3
         assert parse_qs(urlsplit(first["next"]).query)["invoice_id"] == [str(invoice.id)]
         second = (await client.get(first["next"], headers=tenant.headers)).json()
-        assert _ids(first) + _ids(second) == _newest_first(payments)
+        assert result_ids(first) + result_ids(second) == _newest_first(payments)
 
     @pytest.mark.parametrize("params", [{"invoice_id": "nope"}, {"page": 0}])
     async def test_bad_filters_are_422(

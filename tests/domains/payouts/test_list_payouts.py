@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from tests.factories.balances import Payee, create_payee
-from tests.factories.http import assert_validation_error
+from tests.factories.http import assert_validation_error, result_ids
 from tests.factories.tenants import Tenant
 
 
@@ -16,10 +16,6 @@ async def _list(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> dic
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def _ids(body: dict[str, Any]) -> list[str]:
-    return [item["id"] for item in body["results"]]
 
 
 @pytest.fixture
@@ -34,7 +30,7 @@ class TestListPayouts:
         body = await _list(client, payees[0].tenant)
         assert body["count"] == 4
         assert (body["next"], body["previous"]) == (None, None)
-        assert _ids(body) == [payout["id"] for payout in reversed(created)]
+        assert result_ids(body) == [payout["id"] for payout in reversed(created)]
         assert body["results"][0] == created[-1]
 
     async def test_filters_by_status(self, client: httpx.AsyncClient, payees: list[Payee]) -> None:
@@ -45,10 +41,10 @@ class TestListPayouts:
         await payee.act(paid["id"], "mark-paid")
         await payee.act(canceled["id"], "cancel")
         tenant = payee.tenant
-        assert _ids(await _list(client, tenant, status="pending")) == [pending["id"]]
-        assert _ids(await _list(client, tenant, status="paid")) == [paid["id"]]
-        assert _ids(await _list(client, tenant, status="canceled")) == [canceled["id"]]
-        assert _ids(await _list(client, tenant, status="failed")) == []
+        assert result_ids(await _list(client, tenant, status="pending")) == [pending["id"]]
+        assert result_ids(await _list(client, tenant, status="paid")) == [paid["id"]]
+        assert result_ids(await _list(client, tenant, status="canceled")) == [canceled["id"]]
+        assert result_ids(await _list(client, tenant, status="failed")) == []
 
     async def test_filters_by_freelancer(
         self, client: httpx.AsyncClient, payees: list[Payee]
@@ -57,9 +53,9 @@ class TestListPayouts:
         second = await payees[1].payout(200)
         tenant = payees[0].tenant
         mine = await _list(client, tenant, freelancer_id=payees[0].freelancer_id)
-        assert _ids(mine) == [first["id"]]
+        assert result_ids(mine) == [first["id"]]
         theirs = await _list(client, tenant, freelancer_id=payees[1].freelancer_id)
-        assert _ids(theirs) == [second["id"]]
+        assert result_ids(theirs) == [second["id"]]
 
     async def test_filters_combine_with_created_range(
         self, client: httpx.AsyncClient, payees: list[Payee]
@@ -74,7 +70,7 @@ class TestListPayouts:
             freelancer_id=payee.freelancer_id,
             created_gte=created["created_at"],
         )
-        assert created["id"] in _ids(body)
+        assert created["id"] in result_ids(body)
         assert await _list(client, payee.tenant, created_lt="2000-01-01T00:00:00Z") == {
             "count": 0,
             "next": None,
@@ -94,7 +90,9 @@ class TestListPayouts:
         query = parse_qs(urlsplit(first["next"]).query)
         assert query["freelancer_id"] == [payee.freelancer_id]
         second = (await client.get(first["next"], headers=payee.tenant.headers)).json()
-        assert _ids(first) + _ids(second) == [payout["id"] for payout in reversed(created)]
+        assert result_ids(first) + result_ids(second) == [
+            payout["id"] for payout in reversed(created)
+        ]
         assert second["next"] is None
 
     @pytest.mark.parametrize(
@@ -127,5 +125,5 @@ class TestListPayoutsTenancy:
         theirs = await create_payee(app, client, other_tenant, funds=5000)
         await theirs.payout(100)
         tenant = payees[0].tenant
-        assert _ids(await _list(client, tenant)) == [mine["id"]]
-        assert _ids(await _list(client, tenant, freelancer_id=theirs.freelancer_id)) == []
+        assert result_ids(await _list(client, tenant)) == [mine["id"]]
+        assert result_ids(await _list(client, tenant, freelancer_id=theirs.freelancer_id)) == []

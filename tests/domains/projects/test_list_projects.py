@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.factories.http import assert_validation_error
+from tests.factories.http import assert_validation_error, result_ids
 from tests.factories.projects import create_project
 from tests.factories.tenants import Tenant
 
@@ -39,10 +39,6 @@ async def _list(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> dic
     return body
 
 
-def _ids(body: dict[str, Any]) -> list[str]:
-    return [item["id"] for item in body["results"]]
-
-
 class TestListProjects:
     async def test_newest_first(
         self, client: httpx.AsyncClient, tenant: Tenant, projects: list[Project]
@@ -50,7 +46,7 @@ class TestListProjects:
         body = await _list(client, tenant)
         assert body["count"] == 5
         assert (body["next"], body["previous"]) == (None, None)
-        assert _ids(body) == _newest_first(*projects)
+        assert result_ids(body) == _newest_first(*projects)
         item = body["results"][0]
         assert item["object"] == "project"
         assert (item["name"], item["status"], item["currency"]) == ("Project 4", "active", "EUR")
@@ -69,7 +65,7 @@ class TestListProjects:
         second = (await client.get(first["next"], headers=tenant.headers)).json()
         assert second["next"] is None
         assert parse_qs(urlsplit(second["previous"]).query)["status"] == ["active"]
-        assert _ids(first) + _ids(second) == _newest_first(*projects[0::2])
+        assert result_ids(first) + result_ids(second) == _newest_first(*projects[0::2])
 
     @pytest.mark.parametrize("status", ["active", "archived"])
     async def test_status_filter(
@@ -77,7 +73,7 @@ class TestListProjects:
     ) -> None:
         body = await _list(client, tenant, status=status)
         expected = [project for project in projects if project.status == status]
-        assert _ids(body) == _newest_first(*expected)
+        assert result_ids(body) == _newest_first(*expected)
         assert body["count"] == len(expected)
 
     async def test_created_bounds(
@@ -89,7 +85,7 @@ class TestListProjects:
             created_gte=projects[1].created_at.isoformat(),
             created_lt=projects[3].created_at.isoformat(),
         )
-        assert _ids(body) == _newest_first(*projects[1:3])
+        assert result_ids(body) == _newest_first(*projects[1:3])
 
     @pytest.mark.parametrize(
         ("params", "name"),
@@ -120,8 +116,8 @@ class TestProjectListTenancy:
     ) -> None:
         theirs = await create_project(app, other_tenant.organization)
         mine = await _list(client, tenant, page_size=200)
-        assert str(theirs.id) not in _ids(mine)
+        assert str(theirs.id) not in result_ids(mine)
         assert mine["count"] == len(projects)
         other = await _list(client, other_tenant, page_size=200)
-        assert _ids(other) == [str(theirs.id)]
+        assert result_ids(other) == [str(theirs.id)]
         assert (await _list(client, other_tenant, status="archived"))["count"] == 0

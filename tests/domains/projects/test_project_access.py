@@ -6,6 +6,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.factories.access import Endpoint, call_endpoint, endpoint_ids
 from tests.factories.api_keys import bearer, create_api_key
 from tests.factories.http import assert_problem
 from tests.factories.projects import create_project
@@ -14,8 +15,7 @@ from tests.factories.tenants import Tenant
 from worksible_api.models import Project
 
 NEW = {"name": "Scoped", "currency": "USD"}
-# (method, path with {id}, body, scope it needs)
-ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
+ENDPOINTS: list[Endpoint] = [
     ("GET", "/v1/projects", None, "projects:read"),
     ("POST", "/v1/projects", NEW, "projects:write"),
     ("GET", "/v1/projects/{id}", None, "projects:read"),
@@ -25,28 +25,15 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
 BY_ID = [endpoint for endpoint in ENDPOINTS if "{id}" in endpoint[1]]
 
 
-def _ids(endpoints: list[tuple[str, str, dict[str, Any] | None, str]]) -> list[str]:
-    return [f"{method} {path}" for method, path, _, _ in endpoints]
-
-
-async def _call(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None,
-    key: str,
-    object_id: str,
-) -> httpx.Response:
-    return await client.request(method, path.format(id=object_id), json=body, headers=bearer(key))
-
-
 @pytest.fixture
 async def project(app: FastAPI, tenant: Tenant) -> Project:
     return await create_project(app, tenant.organization)
 
 
 class TestProjectScopes:
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_a_key_without_the_scope_is_403(
         self,
         app: FastAPI,
@@ -59,11 +46,13 @@ class TestProjectScopes:
         scope: str,
     ) -> None:
         _, key = await create_api_key(app, tenant.organization, scopes=["freelancers:write"])
-        response = await _call(client, method, path, body, key, str(project.id))
+        response = await call_endpoint(client, method, path, body, key, str(project.id))
         problem = assert_problem(response, 403, "insufficient_scope")
         assert scope in problem["detail"]
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_read_key_reads_only(
         self,
         app: FastAPI,
@@ -76,13 +65,15 @@ class TestProjectScopes:
         scope: str,
     ) -> None:
         _, key = await create_api_key(app, tenant.organization, scopes=["projects:read"])
-        response = await _call(client, method, path, body, key, str(project.id))
+        response = await call_endpoint(client, method, path, body, key, str(project.id))
         if scope == "projects:read":
             assert response.status_code == 200, response.text
         else:
             assert_problem(response, 403, "insufficient_scope")
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_write_implies_read(
         self,
         app: FastAPI,
@@ -95,10 +86,10 @@ class TestProjectScopes:
         scope: str,
     ) -> None:
         _, key = await create_api_key(app, tenant.organization, scopes=["projects:write"])
-        response = await _call(client, method, path, body, key, str(project.id))
+        response = await call_endpoint(client, method, path, body, key, str(project.id))
         assert response.status_code in (200, 201), response.text
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=_ids(BY_ID))
+    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=endpoint_ids(BY_ID))
     async def test_scope_is_checked_before_the_object(
         self,
         app: FastAPI,
@@ -110,7 +101,7 @@ class TestProjectScopes:
         scope: str,
     ) -> None:
         _, key = await create_api_key(app, tenant.organization, scopes=["freelancers:read"])
-        response = await _call(client, method, path, body, key, str(uuid4()))
+        response = await call_endpoint(client, method, path, body, key, str(uuid4()))
         assert_problem(response, 403, "insufficient_scope")
 
     async def test_scope_is_checked_before_the_body(
@@ -133,7 +124,7 @@ class TestProjectScopes:
 
 
 class TestProjectTenancy:
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=_ids(BY_ID))
+    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ID, ids=endpoint_ids(BY_ID))
     async def test_another_organizations_project_is_404(
         self,
         app: FastAPI,
@@ -146,7 +137,9 @@ class TestProjectTenancy:
         body: dict[str, Any] | None,
         scope: str,
     ) -> None:
-        response = await _call(client, method, path, body, other_tenant.key, str(project.id))
+        response = await call_endpoint(
+            client, method, path, body, other_tenant.key, str(project.id)
+        )
         assert_problem(response, 404, "not_found")
         # Untouched by the attempt.
         mine = await client.get(f"/v1/projects/{project.id}", headers=tenant.headers)

@@ -7,6 +7,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.factories.access import Endpoint, endpoint_ids
 from tests.factories.api_keys import bearer, create_api_key
 from tests.factories.http import assert_problem
 from tests.factories.project_controls import create_element
@@ -17,7 +18,7 @@ from worksible_api.models import Project, WbsElement
 
 PROGRESS = {"as_of": "2026-01-01", "percent_complete": 5}
 # (method, path with {project} and {element}, body, scope it needs)
-ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
+ENDPOINTS: list[Endpoint] = [
     ("GET", "/v1/projects/{project}/wbs", None, "projects:read"),
     ("POST", "/v1/projects/{project}/wbs", {"name": "New"}, "projects:write"),
     ("GET", "/v1/projects/{project}/wbs/tree", None, "projects:read"),
@@ -28,10 +29,6 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("GET", "/v1/projects/{project}/wbs/{element}/progress", None, "projects:read"),
 ]
 BY_ELEMENT = [endpoint for endpoint in ENDPOINTS if "{element}" in endpoint[1]]
-
-
-def _ids(endpoints: list[tuple[str, str, dict[str, Any] | None, str]]) -> list[str]:
-    return [f"{method} {path}" for method, path, _, _ in endpoints]
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,9 @@ async def _call(
 
 
 class TestWbsScopes:
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_a_key_without_the_scope_is_403(
         self,
         app: FastAPI,
@@ -79,7 +78,9 @@ class TestWbsScopes:
         problem = assert_problem(response, 403, "insufficient_scope")
         assert scope in problem["detail"]
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_read_key_reads_only_and_write_implies_read(
         self,
         app: FastAPI,
@@ -101,7 +102,9 @@ class TestWbsScopes:
         response = await _call(client, method, path, body, writer, wbs.project.id, wbs.element.id)
         assert response.status_code in (200, 201), response.text
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_scope_is_checked_before_the_objects(
         self,
         app: FastAPI,
@@ -123,7 +126,9 @@ class TestWbsScopes:
 
 
 class TestWbsTenancy:
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_another_organizations_project_is_404_everywhere(
         self,
         client: httpx.AsyncClient,
@@ -144,7 +149,9 @@ class TestWbsTenancy:
         )
         assert (mine.json()["name"], mine.json()["percent_complete"]) == (wbs.element.name, 0)
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), BY_ELEMENT, ids=_ids(BY_ELEMENT))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), BY_ELEMENT, ids=endpoint_ids(BY_ELEMENT)
+    )
     async def test_an_element_of_another_project_is_404(
         self,
         app: FastAPI,
@@ -166,7 +173,9 @@ class TestWbsTenancy:
             response = await _call(client, method, path, body, tenant.key, project_id, element_id)
             assert_problem(response, 404, "not_found")
 
-    @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS, ids=_ids(ENDPOINTS))
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "scope"), ENDPOINTS, ids=endpoint_ids(ENDPOINTS)
+    )
     async def test_404_comes_before_the_body_is_checked(
         self,
         client: httpx.AsyncClient,
