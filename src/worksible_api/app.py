@@ -20,6 +20,7 @@ from worksible_api.db.session import (
     create_sessionmaker,
 )
 from worksible_api.deprecations import DEPRECATIONS
+from worksible_api.direct_reads import DirectReadMiddleware, DirectReads
 from worksible_api.domains.health.router import router as health_router
 from worksible_api.domains.request_logs.writer import RequestLogWriter
 from worksible_api.error_handlers import install_error_handlers
@@ -42,6 +43,8 @@ def _middleware(settings: Settings) -> list[Middleware]:
         Middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies),
         # Deprecation headers and 410 after the sunset, for the operations in deprecations.py.
         Middleware(DeprecationMiddleware, deprecations=DEPRECATIONS, clock=utc_now),
+        # Retrieves marked @direct_read, answered without FastAPI's routing and dependencies.
+        Middleware(DirectReadMiddleware),
     ]
 
 
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             redis, key_cache, RateLimits.from_settings(settings), settings.redis_key_prefix
         )
         app.state.idempotency_cache = IdempotencyCache(redis, settings.redis_key_prefix)
+        app.state.direct_reads = DirectReads.of(app, engine.dialect)
         retention = timedelta(days=settings.request_log_retention_days)
         clean_up = asyncio.create_task(purge_forever(sessionmaker, retention), name="clean-up")
         try:

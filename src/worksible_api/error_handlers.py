@@ -51,6 +51,16 @@ def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
+def _unavailable_sqlstate(sqlstate: object) -> bool:
+    return isinstance(sqlstate, str) and (
+        sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+    )
+
+
+def _database_unavailable() -> errors.ApiError:
+    return errors.ServiceUnavailable("The database is unavailable; retry shortly.")
+
+
 def infrastructure_error(exc: BaseException) -> errors.ApiError | None:
     """Classifies failures of PostgreSQL or Redis; None when `exc` is not one of them."""
     if isinstance(exc, sa_exc.IntegrityError):
@@ -73,21 +83,28 @@ def infrastructure_error(exc: BaseException) -> errors.ApiError | None:
         unavailable = (
             exc.connection_invalidated
             or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
-            or (
-                isinstance(sqlstate, str)
-                and (sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES)
-            )
+            or _unavailable_sqlstate(sqlstate)
         )
-        return (
-            errors.ServiceUnavailable("The database is unavailable; retry shortly.")
-            if unavailable
-            else None
+        return _database_unavailable() if unavailable else None
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresError):
+        # Raised by asyncpg itself, where a read bypasses SQLAlchemy (db/rows.py).
+        unavailable = isinstance(exc, asyncpg.InterfaceError) or _unavailable_sqlstate(
+            getattr(exc, "sqlstate", None)
         )
+        return _database_unavailable() if unavailable else None
     if isinstance(exc, sa_exc.TimeoutError | asyncio.TimeoutError | ConnectionError | OSError):
         return errors.ServiceUnavailable("A backing service is unavailable; retry shortly.")
     if isinstance(exc, RedisError):
         return errors.ServiceUnavailable("The cache is unavailable; retry shortly.")
     return None
+
+
+def backing_service_problem(exc: BaseException) -> errors.ApiError | None:
+    """The answer to a failure of PostgreSQL or Redis, logged; None for anything else."""
+    error = infrastructure_error(exc)
+    if error is not None:
+        logger.warning("backing_service_error", error=repr(exc), status=error.status)
+    return error
 
 
 def _validation_problem(request: Request, exc: RequestValidationError) -> errors.ApiError:
@@ -174,10 +191,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(_http_problem(request, exc), request_id_of(request))
 
     async def on_infrastructure_error(request: Request, exc: Exception) -> Response:
-        error = infrastructure_error(exc)
+        error = backing_service_problem(exc)
         if error is None:
             raise exc
-        logger.warning("backing_service_error", error=repr(exc), status=error.status)
         return problem_response(error, request_id_of(request))
 
     app.add_exception_handler(errors.ApiError, on_api_error)

@@ -4,6 +4,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from tests.factories.freelancers import create_freelancer
 from tests.factories.tenants import Tenant
 from tests.faults.conftest import eventually, timed
 from tests.fixtures.private_servers import PrivateServers
@@ -52,6 +54,31 @@ async def test_requests_answer_503_fast_and_recover(
         for key in (await http.get("/v1/api-keys", headers=customer.headers)).json()["results"]
     ]
     assert "During" not in names
+
+
+@pytest.mark.parametrize("fault", ["down", "frozen"])
+async def test_a_direct_read_answers_503_fast_and_recovers(
+    http: httpx.AsyncClient,
+    servers: PrivateServers,
+    operator_app: FastAPI,
+    customer: Tenant,
+    fault: str,
+) -> None:
+    # A retrieve reads its row with asyncpg directly (direct_reads.py), not through a session.
+    freelancer = await create_freelancer(operator_app, customer.organization)
+    path = f"/v1/freelancers/{freelancer.id}"
+    assert (await http.get(path, headers=customer.headers)).status_code == 200
+    with getattr(servers, fault)(servers.postgres):
+        # Several, so both workers meet the fault on connections they had pooled.
+        for _ in range(4):
+            result = await timed(http, "GET", path, headers=customer.headers)
+            assert_unavailable(result.response)
+            assert result.seconds < BOUND_SECONDS
+    await eventually(http, path, customer.headers, RECOVERY_SECONDS)
+    # No connection broken by the fault is handed out again.
+    for _ in range(8):
+        response = await http.get(path, headers=customer.headers)
+        assert response.status_code == 200, response.text
 
 
 async def test_an_unchecked_key_is_503_never_401(

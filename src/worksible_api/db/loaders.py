@@ -6,7 +6,8 @@ declared after the principal gives exactly that order.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from fastapi import Request
 
@@ -16,6 +17,15 @@ from worksible_api.db.repository import Repository
 from worksible_api.db.session import SessionDep
 
 ModelT = TypeVar("ModelT", bound=Base)
+
+
+@dataclass(frozen=True)
+class PathObject(Generic[ModelT]):
+    """What a `path_object` dependency loads, for the direct reads (direct_reads.py)."""
+
+    repository: type[Repository[ModelT]]
+    param: str
+    for_update: bool
 
 
 def path_object(
@@ -29,4 +39,6 @@ def path_object(
             raw_id, for_update=for_update
         )
 
+    described: Any = load
+    described.path_object = PathObject(repository, param, for_update)
     return load

@@ -32,6 +32,7 @@ __all__ = [
     "create_engine",
     "create_read_sessionmaker",
     "create_sessionmaker",
+    "within_deadline",
 ]
 
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -169,14 +170,14 @@ class ApiRoute(APIRoute):
             token = _current_request.set(api_request)
             try:
                 work = asyncio.ensure_future(_in_transaction(api_request, handler))
-                return await _within_deadline(work, api_request)
+                return await within_deadline(work, api_request)
             finally:
                 _current_request.reset(token)
 
         return route_handler
 
 
-async def _within_deadline(work: "asyncio.Future[Response]", request: ApiRequest) -> Response:
+async def within_deadline(work: "asyncio.Future[Response]", request: Request) -> Response:
     """The request's answer, or 503 once the deadline passes (API.md §12).
 
     Against a frozen database every await just waits, and asyncpg's own timeout then waits

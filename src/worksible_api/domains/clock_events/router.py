@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from worksible_api.db.loaders import path_object
 from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.direct_reads import direct_read
 from worksible_api.domains.clock_events.auth import ClockEventsRead
 from worksible_api.domains.clock_events.repository import ClockEventRepository
 from worksible_api.domains.clock_events.schemas import (
@@ -60,6 +61,7 @@ async def list_clock_events(
 
 
 @router.get("/{clock_event_id}", response_model=ClockEventOut, summary="Retrieve a clock event")
+@direct_read
 async def get_clock_event(
     clock_event_id: str, principal: ClockEventsRead, event: PathClockEvent
 ) -> ClockEventOut:

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from worksible_api.db.loaders import path_object
 from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.direct_reads import direct_read
 from worksible_api.domains.contracts.auth import ContractsRead, ContractsWrite
 from worksible_api.domains.contracts.repository import ContractRepository
 from worksible_api.domains.contracts.schemas import (
@@ -55,6 +56,7 @@ async def create_contract(service: Service, body: ContractCreate) -> ContractOut
 
 
 @router.get("/{contract_id}", response_model=ContractOut, summary="Retrieve a contract")
+@direct_read
 async def get_contract(
     contract_id: str, principal: ContractsRead, contract: PathContract
 ) -> ContractOut:

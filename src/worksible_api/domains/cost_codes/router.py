@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from worksible_api.db.loaders import path_object
 from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.direct_reads import direct_read
 from worksible_api.domains.cost_codes.auth import CostCodesRead, CostCodesWrite
 from worksible_api.domains.cost_codes.repository import CostCodeRepository
 from worksible_api.domains.cost_codes.schemas import (
@@ -58,6 +59,7 @@ async def create_cost_code(service: Service, body: CostCodeCreate) -> CostCodeOu
 
 
 @router.get("/{cost_code_id}", response_model=CostCodeOut, summary="Retrieve a cost code")
+@direct_read
 async def get_cost_code(
     cost_code_id: str, principal: CostCodesRead, cost_code: PathCostCode
 ) -> CostCodeOut:

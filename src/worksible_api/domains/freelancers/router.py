@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Request
 
 from worksible_api.db.loaders import path_object
 from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.direct_reads import direct_read
 from worksible_api.domains.freelancers.auth import FreelancersRead, FreelancersWrite
 from worksible_api.domains.freelancers.repository import FreelancerRepository
 from worksible_api.domains.freelancers.schemas import (
@@ -51,6 +52,7 @@ async def create_freelancer(service: Service, body: FreelancerCreate) -> Freelan
 
 
 @router.get("/{freelancer_id}", response_model=FreelancerOut, summary="Retrieve a freelancer")
+@direct_read
 async def get_freelancer(
     freelancer_id: str, principal: FreelancersRead, freelancer: PathFreelancer
 ) -> FreelancerOut:

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from worksible_api.db.loaders import path_object
 from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.direct_reads import direct_read
 from worksible_api.domains.payments.auth import PaymentsRead, PaymentsWrite
 from worksible_api.domains.payments.repository import PaymentRepository
 from worksible_api.domains.payments.schemas import PaymentCreate, PaymentOut, PaymentUpdate
@@ -44,6 +45,7 @@ async def create_payment(
 
 
 @router.get("/{payment_id}", response_model=PaymentOut, summary="Retrieve a payment")
+@direct_read
 async def get_payment(payment_id: str, principal: PaymentsRead, payment: PathPayment) -> PaymentOut:
     return PaymentOut.model_validate(payment)
 

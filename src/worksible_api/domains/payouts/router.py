@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from worksible_api.db.loaders import path_object
 from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.direct_reads import direct_read
 from worksible_api.domains.payouts.auth import PayoutsRead, PayoutsWrite
 from worksible_api.domains.payouts.repository import PayoutRepository
 from worksible_api.domains.payouts.schemas import (
@@ -60,6 +61,7 @@ async def create_payout(service: Service, body: PayoutCreate) -> PayoutOut:
 
 
 @router.get("/{payout_id}", response_model=PayoutOut, summary="Retrieve a payout")
+@direct_read
 async def get_payout(payout_id: str, principal: PayoutsRead, payout: PathPayout) -> PayoutOut:
     return PayoutOut.model_validate(payout)
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from worksible_api.db.loaders import path_object
 from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.direct_reads import direct_read
 from worksible_api.domains.projects.auth import ProjectsRead, ProjectsWrite
 from worksible_api.domains.projects.repository import ProjectRepository
 from worksible_api.domains.projects.schemas import (
@@ -51,6 +52,7 @@ async def create_project(service: Service, body: ProjectCreate) -> ProjectOut:
 
 
 @router.get("/{project_id}", response_model=ProjectOut, summary="Retrieve a project")
+@direct_read
 async def get_project(project_id: str, principal: ProjectsRead, project: PathProject) -> ProjectOut:
     return ProjectOut.model_validate(project)
 

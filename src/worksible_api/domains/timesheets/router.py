@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from worksible_api.db.loaders import path_object
 from worksible_api.db.session import ApiRoute, SessionDep
+from worksible_api.direct_reads import direct_read
 from worksible_api.domains.timesheets.auth import TimesheetsRead, TimesheetsWrite
 from worksible_api.domains.timesheets.repository import ClashRepository, TimesheetRepository
 from worksible_api.domains.timesheets.schemas import (
@@ -76,6 +77,7 @@ async def list_clashes(
 
 
 @router.get("/clashes/{clash_id}", response_model=TimesheetClashOut, summary="Retrieve a clash")
+@direct_read
 async def get_clash(
     clash_id: str, principal: TimesheetsRead, clash: PathClash
 ) -> TimesheetClashOut:
@@ -88,6 +90,7 @@ async def create_timesheet(service: Service, body: TimesheetCreate) -> Timesheet
 
 
 @router.get("/{timesheet_id}", response_model=TimesheetOut, summary="Retrieve a timesheet entry")
+@direct_read
 async def get_timesheet(
     timesheet_id: str, principal: TimesheetsRead, timesheet: PathTimesheet
 ) -> TimesheetOut:

@@ -1,0 +1,217 @@
+"""Retrieves answered without the framework: `GET /v1/<collection>/{id}` on the hot path.
+
+A retrieve is the API's most frequent request, and FastAPI spends more on it than the query
+does: routing through the nested routers, solving the dependency tree, validating the response
+again (docs/benchmark.md). A route marked `@direct_read` promises to answer
+`response_model.model_validate(<the path object>)` after authentication and its scope check,
+and nothing more. `DirectReadMiddleware` answers those requests itself, with the same steps:
+
+1. `authenticate` (auth/dependencies.py), then the route's own scope check, in that order;
+2. the path object's row, filtered as its repository filters (the caller's organization and
+   the id), read with asyncpg on a pooled connection (db/rows.py): 404 `No such <object>`;
+3. the response model, serialized as FastAPI serializes a `response_model`;
+
+inside the same request deadline as every route (db/session.py `within_deadline`), with
+backing-service failures answered 503 as the error handlers answer them.
+
+It takes a request only when FastAPI would route it to that route. Routes match in the app's
+order, first full match wins, so any earlier route whose template could match the same path
+(`/v1/timesheets/clashes` before `/v1/timesheets/{timesheet_id}`) is tried first and, when it
+matches, the request goes to FastAPI. So do other methods, unknown paths and requests under a
+root path. tests/test_direct_reads.py checks that both ways give the same answers.
+"""
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import AliasChoices, BaseModel, TypeAdapter
+from sqlalchemy.engine import Dialect
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from worksible_api.auth.dependencies import authenticate, bearer_scheme
+from worksible_api.auth.principal import Principal
+from worksible_api.db.repository import Repository, parse_id
+from worksible_api.db.rows import TenantRows
+from worksible_api.db.session import within_deadline
+from worksible_api.error_handlers import backing_service_problem
+from worksible_api.errors import NotFound
+
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+
+_PARAM = re.compile(r"^\{[^}]+\}$")
+
+
+def direct_read(endpoint: EndpointT) -> EndpointT:
+    """Marks a GET whose answer is `response_model.model_validate(<the path object>)`."""
+    marked: Any = endpoint
+    marked.direct_read = True
+    return endpoint
+
+
+@dataclass(frozen=True)
+class DirectRead:
+    route_name: str
+    check_scope: Callable[[Principal], Awaitable[Principal]]
+    rows: TenantRows
+    object_name: str
+    response: TypeAdapter[Any]
+    # Earlier routes that could match the same path: when one does, FastAPI answers.
+    shadowed_by: tuple[re.Pattern[str], ...]
+
+    async def answer(self, request: Request, raw_id: str) -> Response:
+        principal = await authenticate(request, await bearer_scheme(request))
+        await self.check_scope(principal)
+        object_id = parse_id(raw_id)
+        row = (
+            await self.rows.fetch(request.app.state.engine, principal.organization_id, object_id)
+            if object_id is not None
+            else None
+        )
+        if row is None:
+            raise NotFound(f"No such {self.object_name}: {raw_id}")
+        value = self.response.validate_python(row)
+        return Response(
+            self.response.dump_json(value, by_alias=True), media_type="application/json"
+        )
+
+
+class DirectReads:
+    """The marked routes of an app, by the collection path in front of their `{id}`."""
+
+    def __init__(self, reads: dict[str, DirectRead]) -> None:
+        self._by_collection = reads
+
+    @classmethod
+    def of(cls, app: FastAPI, dialect: Dialect) -> "DirectReads":
+        reads: dict[str, DirectRead] = {}
+        earlier: list[tuple[str, re.Pattern[str]]] = []
+        for context in iter_route_contexts(app.routes):
+            route, template = context.original_route, context.path or ""
+            if isinstance(route, APIRoute) and getattr(route.endpoint, "direct_read", False):
+                collection = _collection_of(template, route)
+                shadows = tuple(
+                    regex for other, regex in earlier if _could_match(other, collection)
+                )
+                reads[collection] = _direct_read(route, context.dependant, dialect, shadows)
+            methods = context.methods
+            if methods is None or "GET" in methods:
+                # A route of other methods only never wins a GET: the router keeps looking.
+                # One without methods (a mount) may take anything: read it as `{path:path}`.
+                shown = template if methods is not None else "{path:path}"
+                earlier.append((shown, context.path_regex))
+        return cls(reads)
+
+    @property
+    def route_names(self) -> list[str]:
+        return [read.route_name for read in self._by_collection.values()]
+
+    def find(self, scope: Scope) -> tuple[DirectRead, str] | None:
+        if scope["method"] != "GET" or scope.get("root_path"):
+            return None
+        path: str = scope["path"]
+        collection, _, raw_id = path.rpartition("/")
+        read = self._by_collection.get(collection)
+        if read is None or not raw_id or any(regex.match(path) for regex in read.shadowed_by):
+            return None
+        return read, raw_id
+
+
+class DirectReadMiddleware:
+    """Innermost layer: answers the direct reads, passes everything else to FastAPI."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reads: DirectReads | None = (
+            getattr(scope["app"].state, "direct_reads", None) if scope["type"] == "http" else None
+        )
+        found = reads.find(scope) if reads is not None else None
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        read, raw_id = found
+        request = Request(scope, receive)
+        try:
+            response = await within_deadline(
+                asyncio.ensure_future(read.answer(request, raw_id)), request
+            )
+        except Exception as exc:
+            problem = backing_service_problem(exc)
+            if problem is None:
+                raise
+            raise problem from exc
+        await response(scope, receive, send)
+
+
+def _walk(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _walk(sub)
+
+
+def _direct_read(
+    route: APIRoute, dependant: Dependant, dialect: Dialect, shadows: tuple[re.Pattern[str], ...]
+) -> DirectRead:
+    """The direct read of a marked route, or TypeError when the route is not one."""
+    calls: list[Any] = [node.call for node in _walk(dependant)]
+    scope_checks = {call for call in calls if hasattr(call, "required_scope")}
+    loads = {call.path_object for call in calls if hasattr(call, "path_object")}
+    if route.methods != {"GET"} or len(scope_checks) != 1 or len(loads) != 1:
+        raise TypeError(f"{route.name}: a direct read is a GET with one scope and one path object")
+    (check_scope,), (path_object,) = scope_checks, loads
+    if path_object.for_update or path_object.repository.scoped is not Repository.scoped:
+        raise TypeError(f"{route.name}: its path object is not a plain read by id")
+    model = path_object.repository.model
+    rows = TenantRows(model, dialect)
+    response_model = route.response_model
+    if not (isinstance(response_model, type) and issubclass(response_model, BaseModel)):
+        raise TypeError(f"{route.name}: a direct read needs a pydantic response_model")
+    missing = [
+        name
+        for name, field in response_model.model_fields.items()
+        if field.is_required() and not _input_names(name, field.validation_alias) & rows.attributes
+    ]
+    if missing:
+        raise TypeError(f"{route.name}: {missing} are not columns of {model.__name__}")
+    return DirectRead(
+        route_name=route.name,
+        check_scope=check_scope,
+        rows=rows,
+        object_name=path_object.repository.object_name,
+        response=TypeAdapter(response_model),
+        shadowed_by=shadows,
+    )
+
+
+def _input_names(name: str, alias: object) -> set[str]:
+    if isinstance(alias, AliasChoices):
+        return {choice for choice in alias.choices if isinstance(choice, str)}
+    return {alias} if isinstance(alias, str) else {name}
+
+
+def _collection_of(template: str, route: APIRoute) -> str:
+    """`/v1/freelancers/{freelancer_id}` → `/v1/freelancers`; only one parameter, the last."""
+    collection, _, last = template.rpartition("/")
+    if not _PARAM.match(last) or "{" in collection:
+        raise TypeError(f"{route.name}: a direct read's path ends in its only parameter")
+    return collection
+
+
+def _could_match(template: str, collection: str) -> bool:
+    """Whether a route template can match some `<collection>/<one segment>`."""
+    if ":path}" in template:
+        return True
+    parts, wanted = template.split("/"), [*collection.split("/"), "{}"]
+    return len(parts) == len(wanted) and all(
+        part == want or _PARAM.match(part) is not None or want == "{}"
+        for part, want in zip(parts, wanted, strict=True)
+    )

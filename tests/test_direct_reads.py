@@ -1,0 +1,186 @@
+"""Direct reads (direct_reads.py) answer exactly what the FastAPI route would have answered."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.factories.api_keys import bearer, create_api_key
+from tests.factories.contracts import create_contract
+from tests.factories.freelancers import create_freelancer
+from tests.factories.http import assert_problem
+from tests.factories.invoices import create_billable_contract, create_invoice
+from tests.factories.payments import create_payment
+from tests.factories.project_controls import create_cost_code
+from tests.factories.projects import create_project
+from tests.factories.tenants import Tenant
+from tests.factories.timesheets import create_timesheet
+from worksible_api.direct_reads import DirectReads
+
+# Every retrieve that is a plain read of its path object. A route that stops being one must
+# be unmarked on purpose: the app refuses to start with a marked route it cannot answer.
+DIRECT_ROUTES = {
+    "get_freelancer",
+    "get_project",
+    "get_contract",
+    "get_timesheet",
+    "get_clash",
+    "get_payment",
+    "get_payout",
+    "get_cost_code",
+    "get_clock_event",
+}
+# Headers whose values differ between any two requests.
+PER_REQUEST = {"x-request-id", "ratelimit-remaining", "ratelimit-reset", "ratelimit", "date"}
+
+Creates = Callable[[FastAPI, Tenant], Awaitable[str]]
+
+
+async def _freelancer(app: FastAPI, tenant: Tenant) -> str:
+    return f"/v1/freelancers/{(await create_freelancer(app, tenant.organization)).id}"
+
+
+async def _project(app: FastAPI, tenant: Tenant) -> str:
+    return f"/v1/projects/{(await create_project(app, tenant.organization)).id}"
+
+
+async def _contract(app: FastAPI, tenant: Tenant) -> str:
+    return f"/v1/contracts/{(await create_billable_contract(app, tenant.organization)).id}"
+
+
+async def _timesheet(app: FastAPI, tenant: Tenant) -> str:
+    freelancer = await create_freelancer(app, tenant.organization)
+    contract = await create_contract(app, tenant.organization, freelancer)
+    return f"/v1/timesheets/{(await create_timesheet(app, contract)).id}"
+
+
+async def _payment(app: FastAPI, tenant: Tenant) -> str:
+    contract = await create_billable_contract(app, tenant.organization)
+    invoice = await create_invoice(app, contract, status="open")
+    return f"/v1/payments/{(await create_payment(app, invoice)).id}"
+
+
+async def _cost_code(app: FastAPI, tenant: Tenant) -> str:
+    return f"/v1/cost-codes/{(await create_cost_code(app, tenant.organization)).id}"
+
+
+OBJECTS: dict[str, Creates] = {
+    "freelancer": _freelancer,
+    "project": _project,
+    "contract": _contract,
+    "timesheet": _timesheet,
+    "payment": _payment,
+    "cost_code": _cost_code,
+}
+
+
+@asynccontextmanager
+async def through_fastapi(app: FastAPI) -> AsyncIterator[None]:
+    """Requests in this block take the ordinary route (tests run one at a time per process)."""
+    direct_reads = app.state.direct_reads
+    app.state.direct_reads = None
+    try:
+        yield
+    finally:
+        app.state.direct_reads = direct_reads
+
+
+def _comparable(response: httpx.Response) -> tuple[int, bytes, dict[str, str], set[str]]:
+    stable = {k: v for k, v in response.headers.items() if k not in PER_REQUEST}
+    # Problem bodies name their request.
+    body = response.content.replace(response.headers["x-request-id"].encode(), b"<request-id>")
+    return response.status_code, body, stable, set(response.headers.keys())
+
+
+async def assert_same_answer(
+    app: FastAPI, client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> httpx.Response:
+    direct = await client.get(path, headers=headers)
+    async with through_fastapi(app):
+        routed = await client.get(path, headers=headers)
+    assert _comparable(direct) == _comparable(routed)
+    return direct
+
+
+def test_every_plain_retrieve_is_a_direct_read(app: FastAPI) -> None:
+    reads: DirectReads = app.state.direct_reads
+    assert set(reads.route_names) == DIRECT_ROUTES
+
+
+@pytest.mark.parametrize("kind", sorted(OBJECTS))
+async def test_an_object_is_answered_byte_for_byte_as_the_route_answers(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, kind: str
+) -> None:
+    path = await OBJECTS[kind](app, tenant)
+    response = await assert_same_answer(app, client, path, tenant.headers)
+    assert response.status_code == 200
+    assert response.json()["object"] == kind
+
+
+async def test_errors_come_in_the_route_order_with_the_same_bodies(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    path = await _freelancer(app, tenant)
+    _, narrow_key = await create_api_key(app, tenant.organization, scopes=["projects:read"])
+    cases: list[tuple[str, dict[str, str], int, str]] = [
+        (path, {}, 401, "missing_api_key"),
+        (path, bearer("wsk_live_nosuchkey000_" + "x" * 43), 401, "invalid_api_key"),
+        (path, bearer(narrow_key), 403, "insufficient_scope"),
+        (path, other_tenant.headers, 404, "not_found"),
+        ("/v1/freelancers/not-an-id", tenant.headers, 404, "not_found"),
+        (path.upper().replace("/V1/FREELANCERS/", "/v1/freelancers/"), tenant.headers, 404, ""),
+    ]
+    for case_path, headers, status, code in cases:
+        response = await assert_same_answer(app, client, case_path, headers)
+        if code:
+            assert_problem(response, status, code)
+        assert response.status_code == status
+
+
+async def test_a_static_path_beside_the_id_keeps_its_own_route(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    # /v1/timesheets/clashes is declared before /v1/timesheets/{timesheet_id}.
+    response = await client.get("/v1/timesheets/clashes", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("HEAD", "/v1/freelancers/{id}"),
+        ("GET", "/v1/freelancers/{id}/"),
+        ("GET", "/v1/freelancers/"),
+    ],
+)
+async def test_what_is_not_a_direct_read_is_left_to_fastapi(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, method: str, path: str
+) -> None:
+    freelancer_path = await _freelancer(app, tenant)
+    concrete = path.replace("/v1/freelancers/{id}", freelancer_path)
+    direct = await client.request(method, concrete, headers=tenant.headers)
+    async with through_fastapi(app):
+        routed = await client.request(method, concrete, headers=tenant.headers)
+    assert _comparable(direct) == _comparable(routed)
+
+
+def test_a_marked_route_that_is_not_a_plain_read_stops_the_app(app: FastAPI) -> None:
+    from fastapi import APIRouter
+
+    from worksible_api.direct_reads import direct_read
+
+    router = APIRouter()
+
+    @router.get("/v1/things/{thing_id}")
+    @direct_read
+    async def get_thing(thing_id: str) -> dict[str, Any]:
+        return {}
+
+    broken = FastAPI()
+    broken.include_router(router)
+    with pytest.raises(TypeError, match="get_thing"):
+        DirectReads.of(broken, app.state.engine.dialect)
