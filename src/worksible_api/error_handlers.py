@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 
 from worksible_api import errors
+from worksible_api.db.rows import DRIVER_ERRORS
 from worksible_api.request_body import BodyProblem, body_problem
 
 PROBLEM_TYPE_BASE = "https://docs.worksible.com/errors/"
@@ -86,7 +87,7 @@ def infrastructure_error(exc: BaseException) -> errors.ApiError | None:
             or _unavailable_sqlstate(sqlstate)
         )
         return _database_unavailable() if unavailable else None
-    if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresError):
+    if isinstance(exc, DRIVER_ERRORS):
         # Raised by asyncpg itself, where a read bypasses SQLAlchemy (db/rows.py).
         unavailable = isinstance(exc, asyncpg.InterfaceError) or _unavailable_sqlstate(
             getattr(exc, "sqlstate", None)

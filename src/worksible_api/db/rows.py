@@ -11,11 +11,16 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from worksible_api.db.base import Base
+
+# What asyncpg raises itself, where a statement bypasses SQLAlchemy (and its exceptions).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class TenantRows:
@@ -47,15 +52,18 @@ class TenantRows:
         self, engine: AsyncEngine, organization_id: UUID, object_id: UUID
     ) -> dict[str, Any] | None:
         """The row of `object_id` in `organization_id`, or None."""
-        async with engine.connect() as connection:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
-            try:
-                record = await driver.fetchrow(self.sql, organization_id, object_id)
-            except BaseException:
-                # A query that failed, timed out or was cancelled leaves the connection in a
-                # state nobody should inherit: close it instead of returning it to the pool.
-                await connection.invalidate()
-                raise
+        # The pool's own connection, without an engine Connection around it (that costs more
+        # than the query). No transaction is begun on it, so returning it runs no SQL.
+        connection = await engine.raw_connection()
+        try:
+            driver: Any = connection.driver_connection
+            record = await driver.fetchrow(self.sql, organization_id, object_id)
+        except BaseException:
+            # A query that failed, timed out or was cancelled leaves the connection in a state
+            # nobody should inherit: close it instead of returning it to the pool.
+            await greenlet_spawn(connection.invalidate)
+            raise
+        connection.close()
         if record is None:
             return None
         return {

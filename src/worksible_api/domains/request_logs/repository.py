@@ -2,8 +2,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from worksible_api.db.repository import Repository
 from worksible_api.models import RequestLog
@@ -34,8 +35,19 @@ class RequestLogRepository(Repository[RequestLog]):
         return statement
 
 
+# The columns a recorded request fills; the id is made here, as the ORM would.
+_FIELDS = [column.name for column in RequestLog.__table__.columns if column.name != "id"]
+
+
 async def insert_batch(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await session.execute(insert(RequestLog), list(rows))
+    """Writes `rows` with COPY: one request makes one row, and COPY costs both sides a fraction
+    of an INSERT per row. It runs on the session's connection as a statement of its own."""
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    records = [(uuid7(), *(row[field] for field in _FIELDS)) for row in rows]
+    await driver.copy_records_to_table(
+        RequestLog.__tablename__, columns=["id", *_FIELDS], records=records
+    )
 
 
 async def purge_older_than(session: AsyncSession, cutoff: datetime, batch: int = 10_000) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from worksible_api.db.rows import DRIVER_ERRORS
 from worksible_api.db.transaction import commit
 from worksible_api.domains.request_logs import repository
 
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
 BATCH_SIZE = 1000
 MAX_PENDING = 200_000
+# Failures that mean "PostgreSQL cannot take the batch now": it waits for the next flush.
+UNAVAILABLE: tuple[type[Exception], ...] = (SQLAlchemyError, *DRIVER_ERRORS, OSError, TimeoutError)
 
 
 class RequestLogWriter:
@@ -57,7 +60,7 @@ class RequestLogWriter:
                     async with self._sessionmaker() as session:
                         await repository.insert_batch(session, batch)
                         await commit(session)
-                except (SQLAlchemyError, OSError, TimeoutError) as exc:
+                except UNAVAILABLE as exc:
                     self._pending.extendleft(reversed(batch))
                     logger.warning(
                         "request log not written yet (%d waiting): %r", len(self._pending), exc
