@@ -86,9 +86,14 @@ class KeyCache:
         )
 
     async def forget(self, key_ids: Iterable[str]) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for key_id in key_ids:
-                pipe.incr(self.generation_key(key_id))
-                pipe.expire(self.generation_key(key_id), _GENERATION_TTL_SECONDS)
-                pipe.delete(self.entry_key(key_id))
-            await pipe.execute()
+        names = list(key_ids)
+
+        async def bump_and_delete() -> None:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for key_id in names:
+                    pipe.incr(self.generation_key(key_id))
+                    pipe.expire(self.generation_key(key_id), _GENERATION_TTL_SECONDS)
+                    pipe.delete(self.entry_key(key_id))
+                await pipe.execute()
+
+        await self._breaker.run(bump_and_delete)

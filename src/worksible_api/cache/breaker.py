@@ -1,10 +1,16 @@
-"""A circuit breaker for Redis: after a failure, skip Redis for a moment.
+"""A circuit breaker for Redis: a bound on every call and, after a failure, a moment without.
 
-Without it, a silent Redis makes every request wait for a socket timeout on every call. With
-it, one call a second probes and the others fall back at once (API.md §12: every request
-answers within 2 seconds). One breaker per client, shared by everything using that client.
+Without it, a silent Redis makes every request wait for a timeout on every call. With it, one
+call a second probes and the others fall back at once (API.md §12: every request answers
+within 2 seconds). One breaker per client, shared by everything using that client.
+
+The bound is here rather than in the client's `socket_timeout`: redis-py enforces that with an
+`asyncio.wait_for` per send, a task per command, which cost the hot path more than the rest of
+the command. One `asyncio.timeout` around the whole call bounds it as well; redis-py drops a
+connection whose command was interrupted, so no reply is ever read by the wrong caller.
 """
 
+import asyncio
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -12,8 +18,10 @@ from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 OPEN_SECONDS = 1.0
+DEFAULT_TIMEOUT_SECONDS = 0.5
 
 ResultT = TypeVar("ResultT")
 
@@ -23,7 +31,10 @@ class RedisSkipped(RedisError):
 
 
 class Breaker:
-    def __init__(self, open_seconds: float = OPEN_SECONDS) -> None:
+    def __init__(
+        self, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, open_seconds: float = OPEN_SECONDS
+    ) -> None:
+        self._timeout_seconds = timeout_seconds
         self._open_seconds = open_seconds
         self._open_until = 0.0
 
@@ -34,17 +45,28 @@ class Breaker:
         self._open_until = time.monotonic() + self._open_seconds
 
     async def run(self, operation: Callable[[], Awaitable[ResultT]]) -> ResultT:
-        """`operation()`, unless Redis failed within the last second: then RedisSkipped."""
+        """`operation()` within the timeout, unless Redis failed within the last second: then
+        RedisSkipped. A timeout is a RedisError like any other failure of Redis."""
         if not self.closed():
             raise RedisSkipped("Redis failed recently; not trying again yet")
         try:
-            return await operation()
+            async with asyncio.timeout(self._timeout_seconds):
+                return await operation()
+        except TimeoutError as exc:
+            self.trip()
+            raise RedisTimeoutError(
+                f"Redis did not answer within {self._timeout_seconds} s"
+            ) from exc
         except RedisError:
             self.trip()
             raise
 
 
 _breakers: "weakref.WeakKeyDictionary[Redis, Breaker]" = weakref.WeakKeyDictionary()
+
+
+def install_breaker(redis: Redis, timeout_seconds: float) -> None:
+    _breakers[redis] = Breaker(timeout_seconds)
 
 
 def breaker_for(redis: Redis) -> Breaker:

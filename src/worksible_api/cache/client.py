@@ -1,16 +1,19 @@
 from redis.asyncio import Redis
 
+from worksible_api.cache.breaker import install_breaker
 from worksible_api.config import Settings
 
 
 def create_redis(settings: Settings, redis_url: str) -> "Redis":
     # Short timeouts and no retries: Redis is a cache here, and a slow cache must fail fast
-    # so the request can fall back to PostgreSQL (API.md §12).
-    return Redis.from_url(
+    # so the request can fall back to PostgreSQL (API.md §12). Commands are bounded by the
+    # client's breaker (cache/breaker.py), connecting by the connect timeout.
+    redis = Redis.from_url(
         redis_url,
-        socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
         retry_on_timeout=False,
         health_check_interval=30,
         decode_responses=False,
     )
+    install_breaker(redis, settings.redis_timeout_seconds)
+    return redis
