@@ -10,6 +10,8 @@ def create_redis(settings: Settings, redis_url: str) -> "Redis":
     # client's breaker (cache/breaker.py), connecting by the connect timeout.
     redis = Redis.from_url(
         redis_url,
+        # None, not redis-py's default (5 s), which it enforces with a task per command.
+        socket_timeout=None,
         socket_connect_timeout=settings.redis_timeout_seconds,
         retry_on_timeout=False,
         health_check_interval=30,
