@@ -6,8 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
+from tests.conftest import client_for
 from tests.factories.api_keys import bearer, create_api_key
 from tests.factories.contracts import create_contract
 from tests.factories.freelancers import create_freelancer
@@ -16,9 +17,11 @@ from tests.factories.invoices import create_billable_contract, create_invoice
 from tests.factories.payments import create_payment
 from tests.factories.project_controls import create_cost_code
 from tests.factories.projects import create_project
-from tests.factories.tenants import Tenant
+from tests.factories.tenants import Tenant, create_tenant
 from tests.factories.timesheets import create_timesheet
-from worksible_api.direct_reads import DirectReads
+from tests.fixtures.apps import app_with
+from worksible_api.config import Settings
+from worksible_api.direct_reads import DirectReads, direct_read
 
 # Every retrieve that is a plain read of its path object. A route that stops being one must
 # be unmarked on purpose: the app refuses to start with a marked route it cannot answer.
@@ -140,6 +143,21 @@ async def test_errors_come_in_the_route_order_with_the_same_bodies(
         assert response.status_code == status
 
 
+async def test_a_key_over_its_limit_gets_the_same_429(settings: Settings) -> None:
+    tight = {"rate_limit_key_per_second": 0.01, "rate_limit_key_burst": 2}
+    async with app_with(
+        settings, redis_key_prefix=f"{settings.redis_key_prefix}dr:", **tight
+    ) as app:
+        tenant = await create_tenant(app)
+        path = await _freelancer(app, tenant)
+        async with client_for(app, "203.0.113.90") as client:
+            for _ in range(2):
+                assert (await client.get(path, headers=tenant.headers)).status_code == 200
+            response = await assert_same_answer(app, client, path, tenant.headers)
+    assert_problem(response, 429, "rate_limited")
+    assert int(response.headers["retry-after"]) >= 1
+
+
 async def test_a_static_path_beside_the_id_keeps_its_own_route(
     app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
@@ -169,10 +187,6 @@ async def test_what_is_not_a_direct_read_is_left_to_fastapi(
 
 
 def test_a_marked_route_that_is_not_a_plain_read_stops_the_app(app: FastAPI) -> None:
-    from fastapi import APIRouter
-
-    from worksible_api.direct_reads import direct_read
-
     router = APIRouter()
 
     @router.get("/v1/things/{thing_id}")
