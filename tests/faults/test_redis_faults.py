@@ -84,7 +84,7 @@ async def test_the_shared_bucket_returns_with_redis(
     with servers.down(servers.valkey):
         assert (await http.get(ME, headers=customer.headers)).status_code == 200
     redis = Redis.from_url(servers.redis_url)
-    bucket = f"wsk:rl:key:{customer.api_key.key_id}"
+    bucket = f"wsk:bucket:key:{customer.api_key.key_id}"
     try:
         await redis.delete(bucket)
         for _ in range(50):

@@ -16,23 +16,29 @@ from redis.exceptions import RedisError
 
 from worksible_api.auth.key_cache import KeyCache, VerifiedKey
 from worksible_api.cache.breaker import breaker_for
+from worksible_api.cache.client import run_script
 from worksible_api.ratelimit.limits import BucketState, Limit, RateLimits
 from worksible_api.ratelimit.local import LocalBuckets
 
 logger = logging.getLogger(__name__)
 
+# A bucket is one string, "<tokens> <updated at>": reading and writing it are one call each.
 _TAKE = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local function take(name, rate, burst)
-  local state = redis.call('HMGET', name, 'tokens', 'ts')
-  local tokens, ts = tonumber(state[1]), tonumber(state[2])
-  if tokens == nil then tokens = burst; ts = now end
+  local tokens, ts = burst, now
+  local state = redis.call('GET', name)
+  if state then
+    local space = string.find(state, ' ', 1, true)
+    tokens = tonumber(string.sub(state, 1, space - 1))
+    ts = tonumber(string.sub(state, space + 1))
+  end
   tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
   local allowed = 0
   if tokens >= 1 then tokens = tokens - 1; allowed = 1 end
-  redis.call('HSET', name, 'tokens', tostring(tokens), 'ts', tostring(now))
-  redis.call('PEXPIRE', name, math.ceil(burst / rate * 1000) + 1000)
+  local ttl = math.ceil(burst / rate * 1000) + 1000
+  redis.call('SET', name, tostring(tokens) .. ' ' .. tostring(now), 'PX', ttl)
   return {allowed, tostring(tokens)}
 end
 """
@@ -92,10 +98,10 @@ class Gate:
         self._breaker = breaker_for(redis)
 
     def _ip_bucket(self, client_ip: str) -> str:
-        return f"{self._prefix}rl:ip:{client_ip}"
+        return f"{self._prefix}bucket:ip:{client_ip}"
 
     def _key_bucket(self, key_id: str) -> str:
-        return f"{self._prefix}rl:key:{key_id}"
+        return f"{self._prefix}bucket:key:{key_id}"
 
     def key_limit(self, plan: str) -> Limit | None:
         return self._limits.by_plan.get(plan)
@@ -124,8 +130,8 @@ class Gate:
             digest or "",
             self._plan_limits,
         ]
-        ip_allowed, ip_tokens, entry, generation, key_allowed, key_tokens = await self._admit(
-            keys=keys, args=args
+        ip_allowed, ip_tokens, entry, generation, key_allowed, key_tokens = await run_script(
+            self._admit, keys, args
         )
         ip = BucketState(bool(ip_allowed), float(ip_tokens), self._limits.ip)
         cached = VerifiedKey.from_json(entry) if entry else None
@@ -142,7 +148,7 @@ class Gate:
         name = self._key_bucket(key_id)
         try:
             allowed, tokens = await self._breaker.run(
-                lambda: self._take_one(keys=[name], args=[limit.per_second, limit.burst])
+                lambda: run_script(self._take_one, [name], [limit.per_second, limit.burst])
             )
             return BucketState(bool(allowed), float(tokens), limit)
         except RedisError as exc:

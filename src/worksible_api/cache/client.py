@@ -1,4 +1,9 @@
+from collections.abc import Sequence
+from typing import Any
+
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from worksible_api.cache.breaker import install_breaker
 from worksible_api.config import Settings
@@ -19,3 +24,15 @@ def create_redis(settings: Settings, redis_url: str) -> "Redis":
     )
     install_breaker(redis, settings.redis_timeout_seconds)
     return redis
+
+
+async def run_script(script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """EVALSHA, loading the script first when Redis does not know it (a restart, a flush).
+
+    What calling `script` does, without its per-call checks (a Protocol `isinstance`, an
+    import), which cost the hot path more than building the command.
+    """
+    try:
+        return await script.registered_client.evalsha(script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        return await script(keys=keys, args=args)
