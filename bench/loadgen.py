@@ -7,8 +7,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from procs import Server, run_bounded
@@ -25,6 +25,8 @@ class Load:
     # Concurrent kiosks for clock_ingest: 500-event batches are heavy, and 32 at once only
     # measure the request deadline (503s).
     ingest_connections: int = 4
+    # Servers compared with each other take turns this many times within the window.
+    rounds: int = 2
 
     @classmethod
     def from_env(cls) -> "Load":
@@ -34,6 +36,7 @@ class Load:
             connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
             threads=int(os.environ.get("BENCH_THREADS", "1")),
             ingest_connections=int(os.environ.get("BENCH_INGEST_CONNECTIONS", "4")),
+            rounds=max(1, int(os.environ.get("BENCH_ROUNDS", "2"))),
         )
 
 
@@ -107,6 +110,15 @@ def wrk(url: str, seconds: float, load: Load, **args: str) -> Measured:
     )
 
 
+@dataclass(frozen=True)
+class Window:
+    """One server under one scenario (wrk arguments), measured beside others."""
+
+    server: Server
+    tag: str
+    args: dict[str, str]
+
+
 def measure(
     server: Server,
     load: Load,
@@ -115,17 +127,80 @@ def measure(
     **args: str,
 ) -> Measured:
     """A warm-up run (discarded), then the measured window."""
-    if load.warmup > 0:
-        wrk(server.url, load.warmup, load, tag=f"{tag}w", offset="0", **args)
+    (measured,) = measure_in_turns([Window(server, tag, args)], replace(load, rounds=1), sessions)
+    return measured
+
+
+def measure_in_turns(
+    windows: Sequence[Window],
+    load: Load,
+    sessions: Callable[[], int | None] | None = None,
+) -> list[Measured]:
+    """Each window warmed up, then measured in `load.rounds` turns taking `load.duration` in
+    all (A, B, A, B, …): when the machine speeds up or slows down during a run, and on a
+    shared 2-core machine it does, every window sees it alike and their ratios hold."""
+    for window in windows:
+        if load.warmup > 0:
+            wrk(
+                window.server.url,
+                load.warmup,
+                load,
+                tag=f"{window.tag}w",
+                offset="0",
+                **window.args,
+            )
+    turns: list[list[Measured]] = [[] for _ in windows]
+    seconds = load.duration / load.rounds
+    for turn in range(load.rounds):
+        for parts, window in zip(turns, windows, strict=True):
+            parts.append(_window(window, seconds, load, f"{window.tag}m{turn}", sessions))
+    return [_combined(parts) for parts in turns]
+
+
+def _window(
+    window: Window,
+    seconds: float,
+    load: Load,
+    tag: str,
+    sessions: Callable[[], int | None] | None,
+) -> Measured:
     sessions_before = sessions() if sessions else None
-    cpu_before = server.cpu_seconds()
-    measured = wrk(server.url, load.duration, load, tag=f"{tag}m", offset="20000", **args)
+    cpu_before = window.server.cpu_seconds()
+    measured = wrk(window.server.url, seconds, load, tag=tag, offset="20000", **window.args)
     if measured.requests:
-        measured.cpu_us_per_request = (server.cpu_seconds() - cpu_before) * 1e6 / measured.requests
+        cpu_seconds = window.server.cpu_seconds() - cpu_before
+        measured.cpu_us_per_request = cpu_seconds * 1e6 / measured.requests
     sessions_after = sessions() if sessions and sessions_before is not None else None
     if sessions_before is not None and sessions_after is not None:
         measured.db_connections_opened = sessions_after - sessions_before
     return measured
+
+
+def _combined(parts: list[Measured]) -> Measured:
+    """Turns of one window as one: counts add up, rates over the total time, latencies and CPU
+    per request weighted by requests (percentiles of turns cannot be merged exactly)."""
+    if len(parts) == 1:
+        return parts[0]
+    requests = sum(part.requests for part in parts)
+    seconds = sum(part.requests / part.rps for part in parts if part.rps)
+
+    def weighted(values: list[tuple[float | None, int]]) -> float | None:
+        known = [(value, count) for value, count in values if value is not None]
+        total = sum(count for _, count in known)
+        return sum(value * count for value, count in known) / total if total else None
+
+    opened = [part.db_connections_opened for part in parts]
+    return Measured(
+        requests=requests,
+        rps=requests / seconds if seconds else 0.0,
+        p50_ms=weighted([(part.p50_ms, part.requests) for part in parts]) or 0.0,
+        p99_ms=weighted([(part.p99_ms, part.requests) for part in parts]) or 0.0,
+        mean_ms=weighted([(part.mean_ms, part.requests) for part in parts]) or 0.0,
+        http_errors=sum(part.http_errors for part in parts),
+        socket_errors=sum(part.socket_errors for part in parts),
+        cpu_us_per_request=weighted([(part.cpu_us_per_request, part.requests) for part in parts]),
+        db_connections_opened=None if None in opened else sum(o or 0 for o in opened),
+    )
 
 
 class Sequential:

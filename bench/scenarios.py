@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from loadgen import Load, Measured, Sequential, measure
+from loadgen import Load, Measured, Sequential, Window, measure, measure_in_turns
 from procs import Server
 
 # An authenticated request that does nothing after authentication: the id is not one of ours,
@@ -84,19 +84,16 @@ def _details(measured: Measured) -> dict[str, Any]:
     return details
 
 
-def _compare(ctx: Context, name: str, mode: str, **args: str) -> tuple[Result, Measured, Measured]:
-    service = measure(
-        ctx.service,
-        ctx.load,
-        f"{ctx.run_tag}{name[:3]}s",
-        ctx.sessions,
-        mode=mode,
-        key=ctx.key,
-        **args,
+def _pair(ctx: Context, name: str, mode: str, **args: str) -> tuple[Window, Window]:
+    """The service and the baseline under the same load."""
+    tag = f"{ctx.run_tag}{name[:3]}"
+    return (
+        Window(ctx.service, f"{tag}s", {"mode": mode, "key": ctx.key, **args}),
+        Window(ctx.baseline, f"{tag}b", {"mode": mode, **args}),
     )
-    baseline = measure(
-        ctx.baseline, ctx.load, f"{ctx.run_tag}{name[:3]}b", ctx.sessions, mode=mode, **args
-    )
+
+
+def _result(name: str, service: Measured, baseline: Measured) -> Result:
     result = Result(
         name,
         service.rps,
@@ -118,22 +115,29 @@ def _compare(ctx: Context, name: str, mode: str, **args: str) -> tuple[Result, M
         )
     if baseline.http_errors or baseline.socket_errors:
         result.extra["baseline_errors"] = baseline.http_errors + baseline.socket_errors
-    return result, service, baseline
+    return result
+
+
+def _compare(ctx: Context, name: str, mode: str, **args: str) -> Result:
+    service, baseline = measure_in_turns(_pair(ctx, name, mode, **args), ctx.load, ctx.sessions)
+    return _result(name, service, baseline)
 
 
 def get_freelancer(ctx: Context) -> Result:
-    return _compare(ctx, "get_freelancer", "get", ids=str(ctx.ids_file))[0]
+    return _compare(ctx, "get_freelancer", "get", ids=str(ctx.ids_file))
 
 
 def list_freelancers(ctx: Context) -> Result:
-    return _compare(ctx, "list_freelancers", "list", pages="10")[0]
+    return _compare(ctx, "list_freelancers", "list", pages="10")
 
 
 def create_freelancers(ctx: Context) -> list[Result]:
-    plain, _, baseline = _compare(ctx, "create_freelancer", "create")
-    idem_m = measure(
-        ctx.service, ctx.load, f"{ctx.run_tag}idm", ctx.sessions, mode="create_idem", key=ctx.key
+    # The idempotent write takes its turns with the plain one, so their ratio holds too.
+    idempotent = Window(ctx.service, f"{ctx.run_tag}idm", {"mode": "create_idem", "key": ctx.key})
+    plain_m, baseline, idem_m = measure_in_turns(
+        [*_pair(ctx, "create_freelancer", "create"), idempotent], ctx.load, ctx.sessions
     )
+    plain = _result("create_freelancer", plain_m, baseline)
     idem = Result(
         "create_freelancer_idempotent",
         idem_m.rps,
