@@ -23,7 +23,7 @@ root path. tests/test_direct_reads.py checks that both ways give the same answer
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -43,6 +43,7 @@ from worksible_api.db.rows import TenantRows
 from worksible_api.db.session import within_deadline
 from worksible_api.error_handlers import backing_service_problem
 from worksible_api.errors import NotFound
+from worksible_api.openapi import walk_dependants
 
 EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 
@@ -152,17 +153,11 @@ class DirectReadMiddleware:
         await response(scope, receive, send)
 
 
-def _walk(dependant: Dependant) -> Iterator[Dependant]:
-    yield dependant
-    for sub in dependant.dependencies:
-        yield from _walk(sub)
-
-
 def _direct_read(
     route: APIRoute, dependant: Dependant, dialect: Dialect, shadows: tuple[re.Pattern[str], ...]
 ) -> DirectRead:
     """The direct read of a marked route, or TypeError when the route is not one."""
-    calls: list[Any] = [node.call for node in _walk(dependant)]
+    calls: list[Any] = [node.call for node in walk_dependants(dependant)]
     scope_checks = {call for call in calls if hasattr(call, "required_scope")}
     loads = {call.path_object for call in calls if hasattr(call, "path_object")}
     if route.methods != {"GET"} or len(scope_checks) != 1 or len(loads) != 1:

@@ -543,10 +543,11 @@ def normalize_path(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", path)
 
 
-def _walk(dependant: Dependant) -> Iterator[Dependant]:
+def walk_dependants(dependant: Dependant) -> Iterator[Dependant]:
+    """A route's dependency tree, the route itself first."""
     yield dependant
     for sub in dependant.dependencies:
-        yield from _walk(sub)
+        yield from walk_dependants(sub)
 
 
 def _operations(app: FastAPI) -> Iterator[Operation]:
@@ -558,7 +559,7 @@ def _operations(app: FastAPI) -> Iterator[Operation]:
         dependant: Dependant = context.dependant
         scopes: list[str] = []
         schemes: list[SecurityBase] = []
-        for node in _walk(dependant):
+        for node in walk_dependants(dependant):
             scope = getattr(node.call, "required_scope", None)
             if scope is not None and str(scope) not in scopes:
                 scopes.append(str(scope))
