@@ -19,7 +19,7 @@ from worksible_api.models import ApiKey
 router = APIRouter(prefix="/api-keys", tags=["API keys"], route_class=ApiRoute)
 
 
-def _service(request: Request, principal: ApiKeysWrite, session: SessionDep) -> ApiKeyService:
+async def _service(request: Request, principal: ApiKeysWrite, session: SessionDep) -> ApiKeyService:
     return ApiKeyService(
         session,
         principal.organization_id,

@@ -20,7 +20,7 @@ from worksible_api.models import Contract
 router = APIRouter(prefix="/contracts", tags=["Contracts"], route_class=ApiRoute)
 
 
-def _service(principal: ContractsWrite, session: SessionDep) -> ContractService:
+async def _service(principal: ContractsWrite, session: SessionDep) -> ContractService:
     return ContractService(session, principal.organization_id)
 
 

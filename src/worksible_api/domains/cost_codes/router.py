@@ -20,7 +20,7 @@ from worksible_api.models import CostCode
 router = APIRouter(prefix="/cost-codes", tags=["Cost codes"], route_class=ApiRoute)
 
 
-def _service(principal: CostCodesWrite, session: SessionDep) -> CostCodeService:
+async def _service(principal: CostCodesWrite, session: SessionDep) -> CostCodeService:
     return CostCodeService(session, principal.organization_id)
 
 

@@ -20,7 +20,7 @@ from worksible_api.models import Freelancer
 router = APIRouter(prefix="/freelancers", tags=["Freelancers"], route_class=ApiRoute)
 
 
-def _service(principal: FreelancersWrite, session: SessionDep) -> FreelancerService:
+async def _service(principal: FreelancersWrite, session: SessionDep) -> FreelancerService:
     return FreelancerService(session, principal.organization_id)
 
 

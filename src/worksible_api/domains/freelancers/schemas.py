@@ -60,7 +60,7 @@ class FreelancerFilters:
     country: str | None
 
 
-def freelancer_filters(
+async def freelancer_filters(
     status: Annotated[FreelancerStatus | None, Query()] = None,
     email: Annotated[EmailStr | None, Query(description="Exact match, whatever the case.")] = None,
     country: Annotated[CountryCode | None, Query()] = None,

@@ -20,7 +20,7 @@ from worksible_api.models import Kiosk
 router = APIRouter(prefix="/kiosks", tags=["Kiosks"], route_class=ApiRoute)
 
 
-def _service(principal: KiosksWrite, session: SessionDep) -> KioskService:
+async def _service(principal: KiosksWrite, session: SessionDep) -> KioskService:
     return KioskService(session, principal.organization_id)
 
 

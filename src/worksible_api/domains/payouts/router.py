@@ -22,7 +22,7 @@ from worksible_api.models import Payout
 router = APIRouter(prefix="/payouts", tags=["Payouts"], route_class=ApiRoute)
 
 
-def _service(principal: PayoutsWrite, session: SessionDep) -> PayoutService:
+async def _service(principal: PayoutsWrite, session: SessionDep) -> PayoutService:
     return PayoutService(session, principal.organization_id)
 
 

@@ -20,7 +20,7 @@ from worksible_api.models import Project
 router = APIRouter(prefix="/projects", tags=["Projects"], route_class=ApiRoute)
 
 
-def _service(principal: ProjectsWrite, session: SessionDep) -> ProjectService:
+async def _service(principal: ProjectsWrite, session: SessionDep) -> ProjectService:
     return ProjectService(session, principal.organization_id)
 
 

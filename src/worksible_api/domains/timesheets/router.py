@@ -24,7 +24,7 @@ from worksible_api.models import Timesheet, TimesheetClash
 router = APIRouter(prefix="/timesheets", tags=["Timesheets"], route_class=ApiRoute)
 
 
-def _service(principal: TimesheetsWrite, session: SessionDep) -> TimesheetService:
+async def _service(principal: TimesheetsWrite, session: SessionDep) -> TimesheetService:
     return TimesheetService(session, principal.organization_id)
 
 

@@ -24,7 +24,7 @@ router = APIRouter(
 )
 
 
-def _service(principal: WbsWrite, session: SessionDep) -> WbsService:
+async def _service(principal: WbsWrite, session: SessionDep) -> WbsService:
     return WbsService(session, principal.organization_id)
 
 
