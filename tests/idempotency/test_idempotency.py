@@ -12,8 +12,10 @@ from tests.conftest import client_for
 from tests.factories.rows import insert
 from tests.factories.tenants import Tenant
 
+from worksible_api.auth.keys import key_digest, parse_key
 from worksible_api.db.session import commit
 from worksible_api.idempotency import repository
+from worksible_api.idempotency.stored import StoredResponse
 from worksible_api.kit.time import utc_now
 from worksible_api.models import ApiKey, IdempotencyRecord
 
@@ -36,7 +38,7 @@ async def forget_cached_records(app: FastAPI) -> None:
     """What a Redis flush does to this run's idempotency entries."""
     redis = app.state.redis
     prefix = app.state.settings.redis_key_prefix
-    async for name in redis.scan_iter(match=f"{prefix}idem:*"):
+    async for name in redis.scan_iter(match=f"{prefix}replay:*"):
         await redis.delete(name)
 
 
@@ -246,3 +248,55 @@ class TestDurability:
                 select(IdempotencyRecord).where(IdempotencyRecord.key == key)
             )
             assert remaining.first() is None
+
+
+class TestOneRoundTrip:
+    """Authentication, limits and the cached record in one Redis round trip (the gate)."""
+
+    async def test_a_warm_keys_writes_make_no_redis_call_of_their_own(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        assert (await client.get("/v1/companies/me", headers=tenant.headers)).status_code == 200
+        reads = []
+        real_get = app.state.redis.get
+
+        async def counted_get(name: str) -> bytes | None:
+            reads.append(name)
+            return await real_get(name)
+
+        monkeypatch.setattr(app.state.redis, "get", counted_get)
+        headers = with_key(tenant, f"warm-{uuid4()}")
+        first = await client.post(KEYS, headers=headers, json={"name": "Warm"})
+        replay = await client.post(KEYS, headers=headers, json={"name": "Warm"})
+        assert first.status_code == replay.status_code == 201
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.content == first.content
+        assert reads == []
+
+    async def test_the_gate_reads_a_record_only_for_the_right_secret(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        key = f"guarded-{uuid4()}"
+        await client.post(KEYS, headers=with_key(tenant, key), json={"name": "Guarded"})
+        name = app.state.idempotency_cache.name(tenant.organization.id, key)
+        parsed = parse_key(tenant.key)
+        assert parsed is not None
+        gate = app.state.gate
+        right = await gate.admit("198.51.100.7", parsed.key_id, key_digest(parsed.full), name)
+        wrong = await gate.admit("198.51.100.7", parsed.key_id, key_digest(parsed.full + "x"), name)
+        assert right.replay is not None
+        assert right.replay.raw is not None
+        assert StoredResponse.from_bytes(right.replay.raw).status_code == 201
+        assert wrong.cached is None
+        assert wrong.replay is None
+
+
+def test_a_stored_response_round_trips_through_one_string() -> None:
+    stored = StoredResponse("ab" * 32, 201, "application/json", b'{"note": "two\nlines"}\n')
+    assert StoredResponse.from_bytes(stored.to_bytes()) == stored
+    empty = StoredResponse("cd" * 32, 204, "text/plain; charset=utf-8", b"")
+    assert StoredResponse.from_bytes(empty.to_bytes()) == empty

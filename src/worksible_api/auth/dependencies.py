@@ -22,6 +22,8 @@ from worksible_api.errors import (
     PlanNotEligible,
     RateLimited,
 )
+from worksible_api.idempotency.cache import IdempotencyCache
+from worksible_api.idempotency.service import requested_key
 from worksible_api.kit.time import utc_now
 from worksible_api.models.organization import API_ELIGIBLE_PLANS
 from worksible_api.ratelimit.limits import BucketState
@@ -64,6 +66,17 @@ def _limited(state: BucketState, request: Request) -> BucketState:
     return state
 
 
+def _replay_name(request: Request, gate: Gate, key_id: str | None) -> str | None:
+    """The idempotency record a write names, for the gate to read in its round trip; None when
+    there is none or the key's organization (part of the name) is not known yet."""
+    idempotency_key = requested_key(request)
+    organization_id = gate.organization_of(key_id) if key_id else None
+    if idempotency_key is None or organization_id is None:
+        return None
+    cache: IdempotencyCache = request.app.state.idempotency_cache
+    return cache.name(organization_id, idempotency_key)
+
+
 async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
@@ -73,8 +86,10 @@ async def authenticate(
     digest = key_digest(parsed.full) if parsed else None
     client_ip: str = request.state.client_ip
     gate: Gate = request.app.state.gate
+    key_id = parsed.key_id if parsed else None
     # The IP bucket guards every caller, keyless and wrong-key ones included.
-    admission = await gate.admit(client_ip, parsed.key_id if parsed else None, digest)
+    admission = await gate.admit(client_ip, key_id, digest, _replay_name(request, gate, key_id))
+    request.state.idempotency_prefetch = admission.replay
     _limited(admission.ip, request)
     if not presented:
         raise MissingApiKey("Send your API key as `Authorization: Bearer wsk_live_…`.")
@@ -82,6 +97,7 @@ async def authenticate(
         raise InvalidApiKey("The API key is not valid.")
     verifier: KeyVerifier = request.app.state.key_verifier
     verified = await verifier.verify(parsed, digest, admission.cached, admission.generation)
+    gate.remember(verified)
     now = utc_now()
     _check_policy(verified, client_ip, now.timestamp())
     limit = gate.key_limit(verified.plan)

@@ -1,10 +1,15 @@
-"""Redis in front of the PostgreSQL records: a replay usually costs one Redis round trip.
+"""Redis in front of the PostgreSQL records: a replay usually costs no Redis call of its own.
 
-Only a cache: every failure here reads as a miss and the record in PostgreSQL decides.
+A record is one string (`StoredResponse.to_bytes`), written with one `SET … EX` and read with
+one `GET`. On a write with an `Idempotency-Key` by a key this worker has seen before, the gate
+reads the record in the round trip that authenticates the request (auth/gate.py) and hands it
+over as `Prefetched`. Only a cache: every failure here reads as a miss and the record in
+PostgreSQL decides.
 """
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import cast
 from uuid import UUID
 
@@ -17,53 +22,50 @@ from worksible_api.idempotency.stored import StoredResponse
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Prefetched:
+    """The record under `name` as the gate read it: its bytes, or None when there was none."""
+
+    name: str
+    raw: bytes | None
+
+
 class IdempotencyCache:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self._breaker = breaker_for(redis)
 
-    def _name(self, organization_id: UUID, key: str) -> str:
+    def name(self, organization_id: UUID, key: str) -> str:
         # Keys are up to 255 client characters; a digest keeps Redis names short and uniform.
         digest = hashlib.sha256(key.encode()).hexdigest()
-        return f"{self._prefix}idem:{organization_id}:{digest}"
+        return f"{self._prefix}replay:{organization_id}:{digest}"
 
-    async def get(self, organization_id: UUID, key: str) -> StoredResponse | None:
-        try:
-            fields = await self._breaker.run(lambda: self._read(self._name(organization_id, key)))
-        except RedisError as exc:
-            logger.warning("idempotency cache unavailable: %r", exc)
-            return None
-        if not fields:
-            return None
-        return StoredResponse(
-            fingerprint=fields[b"f"].decode(),
-            status_code=int(fields[b"s"]),
-            content_type=fields[b"c"].decode(),
-            body=fields[b"b"],
-        )
+    async def get(
+        self, organization_id: UUID, key: str, prefetched: Prefetched | None = None
+    ) -> StoredResponse | None:
+        name = self.name(organization_id, key)
+        if prefetched is not None and prefetched.name == name:
+            raw = prefetched.raw
+        else:
+            try:
+                raw = await self._breaker.run(lambda: self._read(name))
+            except RedisError as exc:
+                logger.warning("idempotency cache unavailable: %r", exc)
+                return None
+        return StoredResponse.from_bytes(raw) if raw else None
+
+    async def _read(self, name: str) -> bytes | None:
+        # decode_responses=False: values come back as bytes.
+        return cast(bytes | None, await self._redis.get(name))
 
     async def put(
         self, organization_id: UUID, key: str, stored: StoredResponse, ttl_seconds: int
     ) -> None:
-        name = self._name(organization_id, key)
+        name = self.name(organization_id, key)
         try:
-            await self._breaker.run(lambda: self._write(name, stored, ttl_seconds))
+            await self._breaker.run(
+                lambda: self._redis.set(name, stored.to_bytes(), ex=ttl_seconds)
+            )
         except RedisError as exc:
             logger.warning("idempotency cache unavailable: %r", exc)
-
-    async def _read(self, name: str) -> dict[bytes, bytes]:
-        # decode_responses=False: names and values come back as bytes.
-        return cast(dict[bytes, bytes], await self._redis.hgetall(name))
-
-    async def _write(self, name: str, stored: StoredResponse, ttl_seconds: int) -> None:
-        mapping = {
-            "f": stored.fingerprint,
-            "s": stored.status_code,
-            "c": stored.content_type,
-            "b": stored.body,
-        }
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(name, mapping=mapping)  # type: ignore[arg-type]
-            pipe.expire(name, ttl_seconds)
-            await pipe.execute()

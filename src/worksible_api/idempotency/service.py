@@ -18,7 +18,7 @@ from starlette.responses import Response
 from worksible_api.db.transaction import after_commit
 from worksible_api.errors import IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
 from worksible_api.idempotency import repository
-from worksible_api.idempotency.cache import IdempotencyCache
+from worksible_api.idempotency.cache import IdempotencyCache, Prefetched
 from worksible_api.idempotency.stored import StoredResponse
 from worksible_api.kit.time import utc_now
 
@@ -44,6 +44,13 @@ def parse_key(raw: str) -> str:
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
         )
     return raw
+
+
+def requested_key(request: Request) -> str | None:
+    """The request's Idempotency-Key as sent, on a write; None otherwise. Not yet validated."""
+    if request.method not in WRITE_METHODS:
+        return None
+    return request.headers.get(HEADER)
 
 
 def _canonical_body(raw: bytes, parsed: Any) -> bytes:
@@ -80,7 +87,8 @@ async def begin(
     request_fingerprint = fingerprint(
         request.method, request.url.path, _canonical_body(raw_body, parsed)
     )
-    cached = await cache.get(organization_id, key)
+    prefetched: Prefetched | None = getattr(request.state, "idempotency_prefetch", None)
+    cached = await cache.get(organization_id, key, prefetched)
     if cached is not None:
         return _answer(cached, request_fingerprint)
     locked, stored = await repository.lock_and_find(session, organization_id, key)
