@@ -88,6 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=API_VERSION,
         lifespan=lifespan,
         middleware=_middleware(settings),
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+        },
         # The document is completed in openapi.py; Swagger UI is served offline by
         # swagger_ui.py instead of FastAPI's CDN-backed page.
         openapi_url="/openapi.json",

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     rate_limit_ip_burst: int | None = None
 
     log_level: str = "INFO"
+    # FastAPI's native OpenTelemetry instrumentation. Off unless asked for: even with no
+    # provider configured it looks the providers up on every request.
+    opentelemetry: bool = False
     request_log_retention_days: int = 30
 
     # Faults answer fast (API.md §12): a request never waits on PostgreSQL longer than this.
