@@ -100,6 +100,23 @@ class TestKeyBucket:
         statuses = sorted(response.status_code for response in responses)
         assert statuses == [200] * 5 + [429] * 3
 
+    async def test_buckets_stay_shared_after_redis_forgets_its_scripts(
+        self, tight_apps: tuple[FastAPI, FastAPI]
+    ) -> None:
+        first_app, second_app = tight_apps
+        tenant = await create_tenant(first_app)
+        async with (
+            client_for(first_app, "203.0.113.25") as first,
+            client_for(second_app, "203.0.113.26") as second,
+        ):
+            assert (await first.get(ME, headers=tenant.headers)).status_code == 200
+            before = await first.get(ME, headers=tenant.headers)
+            await first_app.state.redis.script_flush()  # as a Redis restart or failover does
+            after = await second.get(ME, headers=tenant.headers)
+        assert before.headers["x-ratelimit-remaining"] == "3"
+        # Local buckets would start full (4 left): the script was loaded again and ran.
+        assert after.headers["x-ratelimit-remaining"] == "2"
+
     async def test_a_wrong_secret_does_not_drain_the_owners_bucket(
         self, tight_apps: tuple[FastAPI, FastAPI]
     ) -> None:

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from worksible_api.cache.breaker import breaker_for
+from worksible_api.cache.client import call
 from worksible_api.idempotency.stored import StoredResponse
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class IdempotencyCache:
 
     async def _read(self, name: str) -> bytes | None:
         # decode_responses=False: values come back as bytes.
-        return cast(bytes | None, await self._redis.get(name))
+        return cast(bytes | None, await call(self._redis, "GET", name))
 
     async def put(
         self, organization_id: UUID, key: str, stored: StoredResponse, ttl_seconds: int
