@@ -1,6 +1,4 @@
-from uuid import UUID
-
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func
 from sqlalchemy.exc import IntegrityError
 
 from worksible_api.db.repository import Repository
@@ -37,22 +35,16 @@ class FreelancerRepository(Repository[Freelancer]):
             statement = statement.where(Freelancer.country == filters.country)
         return statement
 
-    async def email_taken(self, email: str, *, other_than: UUID | None = None) -> bool:
-        matches = self.scoped().where(func.lower(Freelancer.email) == email.lower())
-        if other_than is not None:
-            matches = matches.where(Freelancer.id != other_than)
-        return bool((await self.session.execute(select(exists(matches)))).scalar_one())
-
     async def add(self, instance: Freelancer) -> Freelancer:
         self.session.add(instance)
         await self.flush_email(instance.email)
         return instance
 
     async def flush_email(self, email: str) -> None:
-        """Flushes a freelancer whose email is `email`.
+        """Flushes a freelancer whose email is `email`; 409 if another one has it.
 
-        The check before it cannot see a concurrent request's uncommitted row; the unique
-        index can: the later of two requests waits for the first to commit, then fails here.
+        The unique index decides, and it also sees a concurrent request's uncommitted row: the
+        later of two requests waits for the first to commit, then fails here.
         """
         try:
             await self.session.flush()

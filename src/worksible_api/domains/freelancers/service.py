@@ -5,7 +5,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from worksible_api.domains.freelancers.repository import FreelancerRepository, email_conflict
+from worksible_api.domains.freelancers.repository import FreelancerRepository
 from worksible_api.domains.freelancers.schemas import (
     FreelancerCreate,
     FreelancerStatus,
@@ -36,8 +36,8 @@ class FreelancerService:
         self.freelancers = FreelancerRepository(session, organization_id)
 
     async def create(self, data: FreelancerCreate) -> Freelancer:
-        if await self.freelancers.email_taken(data.email):
-            raise email_conflict(data.email)
+        # A taken email is found by the unique index when the row is flushed (`add`): a check
+        # before it would cost every create a query and still miss a concurrent request's row.
         default_currency = data.default_currency
         if default_currency is None:
             organization = await OrganizationRepository(
@@ -62,11 +62,6 @@ class FreelancerService:
         for field in NOT_NULLABLE:
             if field in changes and changes[field] is None:
                 raise ValidationFailed.for_field(["body", field], f"{field} cannot be null.")
-        email = changes.get("email")
-        if email is not None and await self.freelancers.email_taken(
-            email, other_than=freelancer.id
-        ):
-            raise email_conflict(email)
         for field, value in changes.items():
             setattr(freelancer, _attribute(field), value)
         await self.freelancers.flush_email(freelancer.email)
