@@ -24,8 +24,13 @@ from worksible_api.request_body import BodyProblem, body_problem
 PROBLEM_TYPE_BASE = "https://docs.worksible.com/errors/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-# SQLSTATEs that mean "the database cannot serve this now", not "the request is wrong".
-_UNAVAILABLE_SQLSTATES = ("57014", "55P03", "40001", "40P01", "53300", "57P01", "57P02", "57P03")
+# SQLSTATEs that mean "the database cannot serve this now", not "the request is wrong":
+# cancelled or timed out, lock not available, serialization failure, deadlock, and the
+# operator's side: shutting down, the database missing or its credentials refused.
+_UNAVAILABLE_SQLSTATES = ("57014", "55P03", "40001", "40P01", "3D000", "28000", "28P01")
+# Whole classes: connection exceptions, insufficient resources (too many connections, disk
+# full, out of memory), operator intervention (admin or crash shutdown, cannot connect now).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57P")
 
 logger = structlog.get_logger(__name__)
 
@@ -54,7 +59,7 @@ def request_id_of(request: Request) -> str | None:
 
 def _unavailable_sqlstate(sqlstate: object) -> bool:
     return isinstance(sqlstate, str) and (
-        sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+        sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES) or sqlstate in _UNAVAILABLE_SQLSTATES
     )
 
 

@@ -1,14 +1,20 @@
 """API.md §12: PostgreSQL refusing or silent: 503 within 2 s, readiness, recovery on its own."""
 
 from collections.abc import AsyncIterator
+from uuid import uuid4
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import make_url
+from tests.conftest import client_for
 from tests.factories.freelancers import create_freelancer
 from tests.factories.tenants import Tenant
 from tests.faults.conftest import eventually, timed
+from tests.fixtures.apps import app_with
 from tests.fixtures.private_servers import PrivateServers
+
+from worksible_api.config import Settings
 
 ME = "/v1/companies/me"
 BOUND_SECONDS = 2.0
@@ -87,5 +93,17 @@ async def test_an_unchecked_key_is_503_never_401(
     # Never used before: not in the key cache, so checking it needs PostgreSQL.
     with servers.down(servers.postgres):
         result = await timed(http, "GET", ME, headers=customer.headers)
+    assert_unavailable(result.response)
+    assert result.seconds < BOUND_SECONDS
+
+
+async def test_a_missing_database_is_503_not_500(settings: Settings, tenant: Tenant) -> None:
+    assert settings.database_url is not None
+    missing = make_url(settings.database_url).set(database=f"gone_{uuid4().hex[:8]}")
+    async with (
+        app_with(settings, database_url=missing.render_as_string(hide_password=False)) as app,
+        client_for(app) as client,
+    ):
+        result = await timed(client, "GET", ME, headers=tenant.headers)
     assert_unavailable(result.response)
     assert result.seconds < BOUND_SECONDS
