@@ -2,12 +2,14 @@
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from tests.conftest import client_for
 from tests.factories.api_keys import bearer, create_api_key
+from tests.factories.spies import record_calls
 from tests.factories.tenants import Tenant
 
 from worksible_api.auth import verifier as verifier_module
@@ -94,17 +96,9 @@ class TestExpiry:
         )
 
 
-def count_argon2(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def count_argon2(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """Counts argon2 verifies from now on; the list grows by one per verify."""
-    calls: list[str] = []
-    real_verify = verifier_module.verify_secret
-
-    def counting_verify(secret_hash: str, secret: str) -> bool:
-        calls.append(secret)
-        return real_verify(secret_hash, secret)
-
-    monkeypatch.setattr(verifier_module, "verify_secret", counting_verify)
-    return calls
+    return record_calls(monkeypatch, verifier_module, "verify_secret")
 
 
 class TestKeyCache:

@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 from tests.conftest import client_for
 from tests.factories.rows import insert
+from tests.factories.spies import record_calls
 from tests.factories.tenants import Tenant
 
 from worksible_api.auth.keys import key_digest, parse_key
 from worksible_api.db.session import commit
+from worksible_api.idempotency import cache as idempotency_cache
 from worksible_api.idempotency import repository
 from worksible_api.idempotency.stored import StoredResponse
 from worksible_api.kit.time import utc_now
@@ -261,21 +263,14 @@ class TestOneRoundTrip:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         assert (await client.get("/v1/companies/me", headers=tenant.headers)).status_code == 200
-        reads = []
-        real_get = app.state.redis.get
-
-        async def counted_get(name: str) -> bytes | None:
-            reads.append(name)
-            return await real_get(name)
-
-        monkeypatch.setattr(app.state.redis, "get", counted_get)
+        commands = record_calls(monkeypatch, idempotency_cache, "call")
         headers = with_key(tenant, f"warm-{uuid4()}")
         first = await client.post(KEYS, headers=headers, json={"name": "Warm"})
         replay = await client.post(KEYS, headers=headers, json={"name": "Warm"})
         assert first.status_code == replay.status_code == 201
         assert replay.headers["idempotent-replayed"] == "true"
         assert replay.content == first.content
-        assert reads == []
+        assert [command[1] for command in commands] == ["SET"]  # the record, after the commit
 
     async def test_the_gate_reads_a_record_only_for_the_right_secret(
         self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant

@@ -66,7 +66,7 @@ class IdempotencyCache:
         name = self.name(organization_id, key)
         try:
             await self._breaker.run(
-                lambda: self._redis.set(name, stored.to_bytes(), ex=ttl_seconds)
+                lambda: call(self._redis, "SET", name, stored.to_bytes(), "EX", ttl_seconds)
             )
         except RedisError as exc:
             logger.warning("idempotency cache unavailable: %r", exc)
