@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Requests have drained by now (uvicorn waits for them): write what they logged.
             await app.state.request_log_writer.stop()
             await app.state.key_verifier.close()
+            await app.state.idempotency_cache.settle()
             await redis.aclose()
             await engine.dispose()
 

@@ -266,6 +266,7 @@ class TestOneRoundTrip:
         commands = record_calls(monkeypatch, idempotency_cache, "call")
         headers = with_key(tenant, f"warm-{uuid4()}")
         first = await client.post(KEYS, headers=headers, json={"name": "Warm"})
+        await app.state.idempotency_cache.settle()
         replay = await client.post(KEYS, headers=headers, json={"name": "Warm"})
         assert first.status_code == replay.status_code == 201
         assert replay.headers["idempotent-replayed"] == "true"

@@ -7,6 +7,7 @@ over as `Prefetched`. Only a cache: every failure here reads as a miss and the r
 PostgreSQL decides.
 """
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class IdempotencyCache:
         self._redis = redis
         self._prefix = prefix
         self._breaker = breaker_for(redis)
+        self._pending: set[asyncio.Task[None]] = set()
 
     def name(self, organization_id: UUID, key: str) -> str:
         # Keys are up to 255 client characters; a digest keeps Redis names short and uniform.
@@ -70,3 +72,17 @@ class IdempotencyCache:
             )
         except RedisError as exc:
             logger.warning("idempotency cache unavailable: %r", exc)
+
+    def put_soon(
+        self, organization_id: UUID, key: str, stored: StoredResponse, ttl_seconds: int
+    ) -> None:
+        """`put`, without the response waiting for it: a retry that comes first finds the
+        record in PostgreSQL instead, as after a Redis flush."""
+        task = asyncio.create_task(self.put(organization_id, key, stored, ttl_seconds))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def settle(self) -> None:
+        """Waits for the writes `put_soon` started (at shutdown, before Redis is closed)."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)

@@ -95,7 +95,7 @@ async def begin(
     if not locked:
         raise IdempotencyKeyInUse(f"A request with this {HEADER} is still running; retry shortly.")
     if stored is not None:
-        await cache.put(organization_id, key, stored, int(RECORD_LIFETIME.total_seconds()))
+        cache.put_soon(organization_id, key, stored, int(RECORD_LIFETIME.total_seconds()))
         return _answer(stored, request_fingerprint)
     return Claim(organization_id, key, request_fingerprint)
 
@@ -103,7 +103,8 @@ async def begin(
 async def record(
     session: AsyncSession, cache: IdempotencyCache, claim: Claim, response: Response
 ) -> None:
-    """Keeps a 2xx response in the request's transaction; caches it once that commits."""
+    """Keeps a 2xx response in the request's transaction; caches it once that commits, while
+    the response is on its way."""
     stored = StoredResponse(
         fingerprint=claim.fingerprint,
         status_code=response.status_code,
@@ -114,4 +115,8 @@ async def record(
         session, claim.organization_id, claim.key, stored, utc_now() + RECORD_LIFETIME
     )
     ttl = int(RECORD_LIFETIME.total_seconds())
-    after_commit(session, lambda: cache.put(claim.organization_id, claim.key, stored, ttl))
+
+    async def cache_once_committed() -> None:
+        cache.put_soon(claim.organization_id, claim.key, stored, ttl)
+
+    after_commit(session, cache_once_committed)
