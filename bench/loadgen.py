@@ -36,7 +36,7 @@ class Load:
             connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
             threads=int(os.environ.get("BENCH_THREADS", "1")),
             ingest_connections=int(os.environ.get("BENCH_INGEST_CONNECTIONS", "4")),
-            rounds=max(1, int(os.environ.get("BENCH_ROUNDS", "2"))),
+            rounds=max(1, int(os.environ.get("BENCH_ROUNDS", "4"))),
         )
 
 
@@ -54,6 +54,8 @@ class Measured:
     cpu_us_per_request: float | None = None
     # PostgreSQL connections opened in the window (a pool that keeps reconnecting shows here).
     db_connections_opened: int | None = None
+    # Requests/s of each turn (`measure_in_turns`), in order: the spread within one run.
+    turn_rps: tuple[float, ...] = ()
 
 
 def ensure_wrk() -> str:
@@ -180,7 +182,7 @@ def _combined(parts: list[Measured]) -> Measured:
     """Turns of one window as one: counts add up, rates over the total time, latencies and CPU
     per request weighted by requests (percentiles of turns cannot be merged exactly)."""
     if len(parts) == 1:
-        return parts[0]
+        return replace(parts[0], turn_rps=(parts[0].rps,))
     requests = sum(part.requests for part in parts)
     seconds = sum(part.requests / part.rps for part in parts if part.rps)
 
@@ -200,6 +202,7 @@ def _combined(parts: list[Measured]) -> Measured:
         socket_errors=sum(part.socket_errors for part in parts),
         cpu_us_per_request=weighted([(part.cpu_us_per_request, part.requests) for part in parts]),
         db_connections_opened=None if None in opened else sum(o or 0 for o in opened),
+        turn_rps=tuple(part.rps for part in parts),
     )
 
 

@@ -115,6 +115,12 @@ def notes(scenarios: list[dict[str, Any]]) -> list[str]:
                 f"{name}: {s['cost_vs_create_p50']}x the p50 of a plain create "
                 f"({s['cost_vs_create_rps']}x by throughput, {s.get('cost_vs_create_cpu')}x by CPU)"
             )
+        if s.get("ratio_by_turn"):
+            turns = s["ratio_by_turn"]
+            out.append(
+                f"{name}: ratio by turn {' '.join(f'{ratio:.2f}' for ratio in turns)} "
+                f"(min {min(turns):.2f}, max {max(turns):.2f})"
+            )
         if "added_p50_ms" in s:
             out.append(
                 f"{name}: adds {s['added_p50_ms']} ms p50 / {s['added_p99_ms']} ms p99 over "

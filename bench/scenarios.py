@@ -113,6 +113,13 @@ def _result(name: str, service: Measured, baseline: Measured) -> Result:
         result.extra["cpu_ratio"] = round(
             baseline.cpu_us_per_request / service.cpu_us_per_request, 3
         )
+    if len(service.turn_rps) > 1:
+        # Each turn's ratio: how far one run's figure can be trusted on this machine.
+        result.extra["ratio_by_turn"] = [
+            round(mine / theirs, 3)
+            for mine, theirs in zip(service.turn_rps, baseline.turn_rps, strict=True)
+            if theirs
+        ]
     if baseline.http_errors or baseline.socket_errors:
         result.extra["baseline_errors"] = baseline.http_errors + baseline.socket_errors
     return result
