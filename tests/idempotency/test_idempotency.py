@@ -255,7 +255,7 @@ class TestDurability:
 class TestOneRoundTrip:
     """Authentication, limits and the cached record in one Redis round trip (the gate)."""
 
-    async def test_a_warm_keys_writes_make_no_redis_call_of_their_own(
+    async def test_records_are_cached_once_replayed_then_read_with_authentication(
         self,
         app: FastAPI,
         client: httpx.AsyncClient,
@@ -266,18 +266,26 @@ class TestOneRoundTrip:
         commands = record_calls(monkeypatch, idempotency_cache, "call")
         headers = with_key(tenant, f"warm-{uuid4()}")
         first = await client.post(KEYS, headers=headers, json={"name": "Warm"})
+        assert commands == []  # a fresh write leaves Redis alone
+        from_postgres = await client.post(KEYS, headers=headers, json={"name": "Warm"})
         await app.state.idempotency_cache.settle()
-        replay = await client.post(KEYS, headers=headers, json={"name": "Warm"})
-        assert first.status_code == replay.status_code == 201
-        assert replay.headers["idempotent-replayed"] == "true"
-        assert replay.content == first.content
-        assert [command[1] for command in commands] == ["SET"]  # the record, after the commit
+        from_the_gate = await client.post(KEYS, headers=headers, json={"name": "Warm"})
+        for replay in (from_postgres, from_the_gate):
+            assert replay.status_code == 201
+            assert replay.headers["idempotent-replayed"] == "true"
+            assert replay.content == first.content
+        # One SET after the first replay; the second made no Redis call of its own.
+        assert [command[1] for command in commands] == ["SET"]
+        ttl = await app.state.redis.ttl(commands[0][2])
+        assert 23 * 3600 < ttl <= 24 * 3600  # as long as the record lives, no longer
 
     async def test_the_gate_reads_a_record_only_for_the_right_secret(
         self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
     ) -> None:
         key = f"guarded-{uuid4()}"
-        await client.post(KEYS, headers=with_key(tenant, key), json={"name": "Guarded"})
+        for _ in range(2):  # the replay puts the record in Redis
+            await client.post(KEYS, headers=with_key(tenant, key), json={"name": "Guarded"})
+        await app.state.idempotency_cache.settle()
         name = app.state.idempotency_cache.name(tenant.organization.id, key)
         parsed = parse_key(tenant.key)
         assert parsed is not None

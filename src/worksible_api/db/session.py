@@ -215,9 +215,7 @@ async def _in_transaction(
         if response.status_code < 400:
             claim = getattr(request.state, "idempotency_claim", None)
             if claim is not None and response.status_code < 300:
-                await idempotency.record(
-                    session, request.app.state.idempotency_cache, claim, response
-                )
+                await idempotency.record(session, claim, response)
             await commit(session)
     return response
 

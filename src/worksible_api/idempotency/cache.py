@@ -1,10 +1,11 @@
-"""Redis in front of the PostgreSQL records: a replay usually costs no Redis call of its own.
+"""Redis in front of the PostgreSQL records, for keys that are used again.
 
-A record is one string (`StoredResponse.to_bytes`), written with one `SET … EX` and read with
-one `GET`. On a write with an `Idempotency-Key` by a key this worker has seen before, the gate
-reads the record in the round trip that authenticates the request (auth/gate.py) and hands it
-over as `Prefetched`. Only a cache: every failure here reads as a miss and the record in
-PostgreSQL decides.
+A record is one string (`StoredResponse.to_bytes`). It is written to Redis when it is first
+replayed (from PostgreSQL), with the record's remaining lifetime, not when the write commits:
+most keys are never sent twice. On a write with an `Idempotency-Key` by a key this worker has
+seen before, the gate reads the record in the round trip that authenticates the request
+(auth/gate.py) and hands it over as `Prefetched`, so later replays need no Redis call of their
+own. Only a cache: every failure here reads as a miss and the record in PostgreSQL decides.
 """
 
 import asyncio

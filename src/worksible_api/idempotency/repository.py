@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -11,7 +12,8 @@ from worksible_api.models import IdempotencyRecord
 _LOCK_AND_FIND = text(
     """
     SELECT pg_try_advisory_xact_lock(hashtextextended(:lock_name, 0)) AS locked,
-           record.fingerprint, record.status_code, record.content_type, record.body
+           record.fingerprint, record.status_code, record.content_type, record.body,
+           record.expires_at
     FROM (SELECT 1) AS one
     LEFT JOIN idempotency_records AS record
       ON record.organization_id = :organization_id AND record.key = :key
@@ -33,10 +35,18 @@ _INSERT_RECORD = text(
 )
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A live record: the response and when it expires."""
+
+    response: StoredResponse
+    expires_at: datetime
+
+
 async def lock_and_find(
     session: AsyncSession, organization_id: UUID, key: str
-) -> tuple[bool, StoredResponse | None]:
-    """Tries the key's in-flight lock and reads its record, in one round trip.
+) -> tuple[bool, Kept | None]:
+    """Tries the key's in-flight lock and reads its live record, in one round trip.
 
     The lock is a transaction-scoped advisory lock: it is held exactly as long as the request's
     transaction, and PostgreSQL drops it with the connection if the worker dies, so a key is
@@ -47,12 +57,14 @@ async def lock_and_find(
         "organization_id": organization_id,
         "key": key,
     }
-    locked, fingerprint, status_code, content_type, body = (
+    locked, fingerprint, status_code, content_type, body, expires_at = (
         await session.execute(_LOCK_AND_FIND, parameters)
     ).one()
     if fingerprint is None:
         return bool(locked), None
-    return bool(locked), StoredResponse(fingerprint, status_code, content_type, body)
+    return bool(locked), Kept(
+        StoredResponse(fingerprint, status_code, content_type, body), expires_at
+    )
 
 
 async def insert_record(

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from worksible_api.db.transaction import after_commit
 from worksible_api.errors import IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
 from worksible_api.idempotency import repository
 from worksible_api.idempotency.cache import IdempotencyCache, Prefetched
@@ -91,20 +90,25 @@ async def begin(
     cached = await cache.get(organization_id, key, prefetched)
     if cached is not None:
         return _answer(cached, request_fingerprint)
-    locked, stored = await repository.lock_and_find(session, organization_id, key)
+    locked, kept = await repository.lock_and_find(session, organization_id, key)
     if not locked:
         raise IdempotencyKeyInUse(f"A request with this {HEADER} is still running; retry shortly.")
-    if stored is not None:
-        cache.put_soon(organization_id, key, stored, int(RECORD_LIFETIME.total_seconds()))
-        return _answer(stored, request_fingerprint)
+    if kept is not None:
+        # Asked for again: from now on Redis answers, for as long as the record lives.
+        ttl = (kept.expires_at - utc_now()).total_seconds()
+        if ttl >= 1:
+            cache.put_soon(organization_id, key, kept.response, int(ttl))
+        return _answer(kept.response, request_fingerprint)
     return Claim(organization_id, key, request_fingerprint)
 
 
-async def record(
-    session: AsyncSession, cache: IdempotencyCache, claim: Claim, response: Response
-) -> None:
-    """Keeps a 2xx response in the request's transaction; caches it once that commits, while
-    the response is on its way."""
+async def record(session: AsyncSession, claim: Claim, response: Response) -> None:
+    """Keeps a 2xx response in the request's transaction.
+
+    Not in Redis yet: most keys are never used again, and writing each record there cost every
+    write with a key more than it saved the rare retry. The first replay reads PostgreSQL and
+    caches the record (`begin`); later ones are answered by the gate's round trip.
+    """
     stored = StoredResponse(
         fingerprint=claim.fingerprint,
         status_code=response.status_code,
@@ -114,9 +118,3 @@ async def record(
     await repository.insert_record(
         session, claim.organization_id, claim.key, stored, utc_now() + RECORD_LIFETIME
     )
-    ttl = int(RECORD_LIFETIME.total_seconds())
-
-    async def cache_once_committed() -> None:
-        cache.put_soon(claim.organization_id, claim.key, stored, ttl)
-
-    after_commit(session, cache_once_committed)
