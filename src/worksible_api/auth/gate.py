@@ -122,7 +122,7 @@ class Gate:
         return self._limits.by_plan.get(plan)
 
     def organization_of(self, key_id: str) -> UUID | None:
-        """The organization of a key this worker has admitted from the cache before."""
+        """The organization of a key that has passed authentication in this worker."""
         return self._organizations.get(key_id)
 
     def remember(self, verified: VerifiedKey) -> None:
