@@ -37,7 +37,7 @@ from worksible_api.idempotency.service import WRITE_METHODS
 
 __all__ = ["build_openapi", "install_openapi", "problem_responses"]
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.0.1"
 JSON = "application/json"
 SCHEMAS_REF = "#/components/schemas/"
 HEADERS_REF = "#/components/headers/"
