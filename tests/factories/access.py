@@ -68,6 +68,19 @@ class CrudAccessRules:
             client, method, path, self.body_for(method, body), key, object_id
         )
 
+    async def _call_with(
+        self,
+        scope: str,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        endpoint: Endpoint,
+        object_id: str,
+    ) -> httpx.Response:
+        """`endpoint` called with a new key of `tenant` that holds only `scope`."""
+        _, key = await create_api_key(app, tenant.organization, scopes=[scope])
+        return await self._call(client, endpoint, key, object_id)
+
     def _retrieve_path(self, object_id: str) -> str:
         (path,) = [p for m, p, _, _ in self.ENDPOINTS if m == "GET" and "{id}" in p]
         return path.format(id=object_id)
@@ -80,8 +93,7 @@ class CrudAccessRules:
         owned: str,
         endpoint: Endpoint,
     ) -> None:
-        _, key = await create_api_key(app, tenant.organization, scopes=[self.OTHER_WRITE])
-        response = await self._call(client, endpoint, key, owned)
+        response = await self._call_with(self.OTHER_WRITE, app, client, tenant, endpoint, owned)
         problem = assert_problem(response, 403, "insufficient_scope")
         assert endpoint[3] in problem["detail"]
 
@@ -93,8 +105,7 @@ class CrudAccessRules:
         owned: str,
         endpoint: Endpoint,
     ) -> None:
-        _, key = await create_api_key(app, tenant.organization, scopes=[self.READ])
-        response = await self._call(client, endpoint, key, owned)
+        response = await self._call_with(self.READ, app, client, tenant, endpoint, owned)
         if endpoint[3] == self.READ:
             assert response.status_code == 200, response.text
         else:
@@ -108,15 +119,15 @@ class CrudAccessRules:
         owned: str,
         endpoint: Endpoint,
     ) -> None:
-        _, key = await create_api_key(app, tenant.organization, scopes=[self.WRITE])
-        response = await self._call(client, endpoint, key, owned)
+        response = await self._call_with(self.WRITE, app, client, tenant, endpoint, owned)
         assert response.status_code in (200, 201), response.text
 
     async def test_scope_is_checked_before_the_object(
         self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, endpoint_by_id: Endpoint
     ) -> None:
-        _, key = await create_api_key(app, tenant.organization, scopes=[self.OTHER_READ])
-        response = await self._call(client, endpoint_by_id, key, str(uuid4()))
+        response = await self._call_with(
+            self.OTHER_READ, app, client, tenant, endpoint_by_id, str(uuid4())
+        )
         assert_problem(response, 403, "insufficient_scope")
 
     async def test_scope_is_checked_before_the_body(

@@ -17,6 +17,7 @@ from tests.factories.contracts import create_contract
 from tests.factories.freelancers import create_freelancer
 from tests.factories.http import TIMESTAMP, assert_problem, assert_validation_error
 from tests.factories.organizations import create_organization
+from tests.factories.races import race
 from tests.factories.tenants import Tenant
 
 from worksible_api.domains.freelancers.repository import FreelancerRepository
@@ -528,13 +529,7 @@ class TestArchiveFreelancer:
     ) -> None:
         freelancer = await create_freelancer(app, tenant.organization)
         path = f"/v1/freelancers/{freelancer.id}"
-        async with client_for(app) as first, client_for(second_app) as second:
-            responses = await asyncio.gather(
-                *(
-                    (first if i % 2 else second).delete(path, headers=tenant.headers)
-                    for i in range(RACERS)
-                )
-            )
+        responses = await race((app, second_app), "DELETE", path, tenant.headers, RACERS)
         assert [response.status_code for response in responses] == [200] * RACERS
         bodies = [response.json() for response in responses]
         assert all(body == bodies[0] for body in bodies)
