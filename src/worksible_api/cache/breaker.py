@@ -21,7 +21,6 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 OPEN_SECONDS = 1.0
-DEFAULT_TIMEOUT_SECONDS = 0.5
 
 ResultT = TypeVar("ResultT")
 
@@ -31,9 +30,7 @@ class RedisSkipped(RedisError):
 
 
 class Breaker:
-    def __init__(
-        self, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, open_seconds: float = OPEN_SECONDS
-    ) -> None:
+    def __init__(self, timeout_seconds: float, open_seconds: float = OPEN_SECONDS) -> None:
         self._timeout_seconds = timeout_seconds
         self._open_seconds = open_seconds
         self._open_until = 0.0
@@ -70,7 +67,10 @@ def install_breaker(redis: Redis, timeout_seconds: float) -> None:
 
 
 def breaker_for(redis: Redis) -> Breaker:
-    breaker = _breakers.get(redis)
-    if breaker is None:
-        breaker = _breakers[redis] = Breaker()
-    return breaker
+    """The breaker `install_breaker` put on the client (`cache.client.create_redis` does)."""
+    try:
+        return _breakers[redis]
+    except KeyError:
+        raise LookupError(
+            "this Redis client has no breaker: make it with cache.client.create_redis"
+        ) from None
