@@ -17,6 +17,7 @@ from uuid import UUID
 from redis.asyncio import Redis
 
 from worksible_api.cache.breaker import breaker_for
+from worksible_api.cache.client import run_script
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +89,10 @@ class KeyCache:
         if ttl <= 0:
             return
         await self._breaker.run(
-            lambda: self._store_script(
-                keys=[self.entry_key(entry.key_id), self.generation_key(entry.key_id)],
-                args=[generation, entry.to_json(), ttl],
+            lambda: run_script(
+                self._store_script,
+                [self.entry_key(entry.key_id), self.generation_key(entry.key_id)],
+                [generation, entry.to_json(), ttl],
             )
         )
 
