@@ -33,6 +33,7 @@ lint: install ## ruff and mypy
 	$(BIN)/ruff check src tests migrations
 	$(BIN)/ruff format --check src tests migrations
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install ## Format and autofix with ruff
 	$(BIN)/ruff format src tests migrations

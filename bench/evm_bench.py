@@ -30,7 +30,7 @@ from worksible_api.app import create_app
 from worksible_api.config import Settings
 from worksible_api.db.session import commit
 from worksible_api.domains.api_keys.schemas import ApiKeyCreate
-from worksible_api.domains.api_keys.service import OPERATOR_SCOPES, ApiKeyService
+from worksible_api.domains.api_keys.service import OPERATOR, ApiKeyService
 from worksible_api.domains.organizations.service import create_organization
 from worksible_api.models import Organization, Project
 from worksible_api.models.organization import Plan
@@ -188,7 +188,7 @@ async def main(rounds: int, keep: bool) -> None:
                 session, name="EVM bench", plan=Plan.PROFESSIONAL
             )
             service = ApiKeyService(
-                session, organization.id, app.state.key_verifier, acting_scopes=OPERATOR_SCOPES
+                session, organization.id, app.state.key_verifier, actor=OPERATOR
             )
             _, key = await service.create(ApiKeyCreate(scopes=["projects:read"]))
             await commit(session)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -119,6 +120,29 @@ class Window:
     server: Server
     tag: str
     args: dict[str, str]
+    # More instances of the same service sharing the load (scale-out): one wrk per instance
+    # at the same time, the connections split evenly, measured as one server. Each instance
+    # gets the same arguments (ids, offset): for reads, not for `once` actions.
+    peers: tuple[Server, ...] = ()
+
+    @property
+    def servers(self) -> tuple[Server, ...]:
+        return (self.server, *self.peers)
+
+    def cpu_seconds(self) -> float:
+        return sum(server.cpu_seconds() for server in self.servers)
+
+    def run(self, seconds: float, load: Load, tag: str, offset: str) -> Measured:
+        if not self.peers:
+            return wrk(self.server.url, seconds, load, tag=tag, offset=offset, **self.args)
+        share = replace(load, connections=max(1, load.connections // len(self.servers)))
+
+        def one(index: int) -> Measured:
+            url = self.servers[index].url
+            return wrk(url, seconds, share, tag=f"{tag}i{index}", offset=offset, **self.args)
+
+        with ThreadPoolExecutor(len(self.servers)) as pool:
+            return _concurrent(list(pool.map(one, range(len(self.servers)))))
 
 
 def measure(
@@ -140,22 +164,29 @@ def measure_in_turns(
 ) -> list[Measured]:
     """Each window warmed up, then measured in `load.rounds` turns taking `load.duration` in
     all (A, B, A, B, …): when the machine speeds up or slows down during a run, and on a
-    shared 2-core machine it does, every window sees it alike and their ratios hold."""
-    for window in windows:
+    shared 2-core machine it does, every window sees it alike and their ratios hold.
+
+    A window with `once=1` (an action on an object: approve, finalize) never sends an id
+    twice: each wrk run starts past the ids the runs before it may have sent (the requests
+    answered, plus one in flight per connection)."""
+    used = [0 for _ in windows]
+
+    def offset(index: int, default: str) -> str:
+        return str(used[index]) if windows[index].args.get("once") == "1" else default
+
+    def consumed(index: int, measured: Measured) -> None:
+        used[index] += measured.requests + 2 * load.connections
+
+    for index, window in enumerate(windows):
         if load.warmup > 0:
-            wrk(
-                window.server.url,
-                load.warmup,
-                load,
-                tag=f"{window.tag}w",
-                offset="0",
-                **window.args,
-            )
+            consumed(index, window.run(load.warmup, load, f"{window.tag}w", offset(index, "0")))
     turns: list[list[Measured]] = [[] for _ in windows]
     seconds = load.duration / load.rounds
     for turn in range(load.rounds):
-        for parts, window in zip(turns, windows, strict=True):
-            parts.append(_window(window, seconds, load, f"{window.tag}m{turn}", sessions))
+        for index, (parts, window) in enumerate(zip(turns, windows, strict=True)):
+            tag = f"{window.tag}m{turn}"
+            parts.append(_window(window, seconds, load, tag, sessions, offset(index, "20000")))
+            consumed(index, parts[-1])
     return [_combined(parts) for parts in turns]
 
 
@@ -165,17 +196,38 @@ def _window(
     load: Load,
     tag: str,
     sessions: Callable[[], int | None] | None,
+    offset: str = "20000",
 ) -> Measured:
     sessions_before = sessions() if sessions else None
-    cpu_before = window.server.cpu_seconds()
-    measured = wrk(window.server.url, seconds, load, tag=tag, offset="20000", **window.args)
+    cpu_before = window.cpu_seconds()
+    measured = window.run(seconds, load, tag, offset)
     if measured.requests:
-        cpu_seconds = window.server.cpu_seconds() - cpu_before
+        cpu_seconds = window.cpu_seconds() - cpu_before
         measured.cpu_us_per_request = cpu_seconds * 1e6 / measured.requests
     sessions_after = sessions() if sessions and sessions_before is not None else None
     if sessions_before is not None and sessions_after is not None:
         measured.db_connections_opened = sessions_after - sessions_before
     return measured
+
+
+def _weighted(values: list[tuple[float | None, int]]) -> float | None:
+    known = [(value, count) for value, count in values if value is not None]
+    total = sum(count for _, count in known)
+    return sum(value * count for value, count in known) / total if total else None
+
+
+def _concurrent(parts: list[Measured]) -> Measured:
+    """wrk runs against several instances at the same time as one: counts and rates add up,
+    latencies weighted by requests."""
+    return Measured(
+        requests=sum(part.requests for part in parts),
+        rps=sum(part.rps for part in parts),
+        p50_ms=_weighted([(part.p50_ms, part.requests) for part in parts]) or 0.0,
+        p99_ms=_weighted([(part.p99_ms, part.requests) for part in parts]) or 0.0,
+        mean_ms=_weighted([(part.mean_ms, part.requests) for part in parts]) or 0.0,
+        http_errors=sum(part.http_errors for part in parts),
+        socket_errors=sum(part.socket_errors for part in parts),
+    )
 
 
 def _combined(parts: list[Measured]) -> Measured:
@@ -185,22 +237,16 @@ def _combined(parts: list[Measured]) -> Measured:
         return replace(parts[0], turn_rps=(parts[0].rps,))
     requests = sum(part.requests for part in parts)
     seconds = sum(part.requests / part.rps for part in parts if part.rps)
-
-    def weighted(values: list[tuple[float | None, int]]) -> float | None:
-        known = [(value, count) for value, count in values if value is not None]
-        total = sum(count for _, count in known)
-        return sum(value * count for value, count in known) / total if total else None
-
     opened = [part.db_connections_opened for part in parts]
     return Measured(
         requests=requests,
         rps=requests / seconds if seconds else 0.0,
-        p50_ms=weighted([(part.p50_ms, part.requests) for part in parts]) or 0.0,
-        p99_ms=weighted([(part.p99_ms, part.requests) for part in parts]) or 0.0,
-        mean_ms=weighted([(part.mean_ms, part.requests) for part in parts]) or 0.0,
+        p50_ms=_weighted([(part.p50_ms, part.requests) for part in parts]) or 0.0,
+        p99_ms=_weighted([(part.p99_ms, part.requests) for part in parts]) or 0.0,
+        mean_ms=_weighted([(part.mean_ms, part.requests) for part in parts]) or 0.0,
         http_errors=sum(part.http_errors for part in parts),
         socket_errors=sum(part.socket_errors for part in parts),
-        cpu_us_per_request=weighted([(part.cpu_us_per_request, part.requests) for part in parts]),
+        cpu_us_per_request=_weighted([(part.cpu_us_per_request, part.requests) for part in parts]),
         db_connections_opened=None if None in opened else sum(o or 0 for o in opened),
         turn_rps=tuple(part.rps for part in parts),
     )

@@ -95,25 +95,30 @@ def _wait_ready(server: Server, workers: int, timeout: float = 60.0) -> None:
             conn.close()
         except OSError:
             good = 0
-        if good >= 4 * workers and len(server.worker_pids()) >= workers:
+        # One worker: uvicorn serves in the process itself, with no worker children.
+        spawned = workers if workers > 1 else 0
+        if good >= 4 * workers and len(server.worker_pids()) >= spawned:
             return
         time.sleep(0.1 if good else 0.3)
     raise RuntimeError(f"{server.name} not ready after {timeout:.0f} s (log: {server.log})")
 
 
-def start_service(env: dict[str, str], workers: int) -> Server:
+def start_service(env: dict[str, str], workers: int, name: str = "service") -> Server:
     port = free_port()
     command = [CLI, "serve", "--workers", str(workers), "--no-migrate", "--port", str(port)]
-    return _start("service", command, {**env, "BENCH_WORKERS": str(workers)}, port)
+    return _start(name, command, {**env, "BENCH_WORKERS": str(workers)}, port)
 
 
-def start_baseline(env: dict[str, str], workers: int, organization_id: str) -> Server:
-    port = free_port()
+def start_bench_app(
+    name: str, app: str, env: dict[str, str], workers: int, port: int | None = None
+) -> Server:
+    """A bare app of bench/ (`module:app`) under uvicorn, started as lean as uvicorn allows."""
+    port = port or free_port()
     command = [
         sys.executable,
         "-m",
         "uvicorn",
-        "baseline:app",
+        app,
         "--app-dir",
         str(BENCH),
         "--host",
@@ -127,8 +132,13 @@ def start_baseline(env: dict[str, str], workers: int, organization_id: str) -> S
         "warning",
         "--no-server-header",
     ]
-    env = {**env, "BENCH_ORG_ID": organization_id, "BENCH_WORKERS": str(workers)}
-    return _start("baseline", command, env, port)
+    return _start(name, command, {**env, "BENCH_WORKERS": str(workers)}, port)
+
+
+def start_baseline(env: dict[str, str], workers: int, organization_id: str) -> Server:
+    return start_bench_app(
+        "baseline", "baseline:app", {**env, "BENCH_ORG_ID": organization_id}, workers
+    )
 
 
 def _kill_group(process: subprocess.Popen, sig: int) -> None:

@@ -20,6 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import dashboard
+import events_cost
+import scaleout
 import scenarios
 import seed
 from loadgen import Load, ensure_wrk
@@ -28,7 +31,22 @@ from report import check_targets, notes, table, write
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results.json"
-ALL_GROUPS = ("get", "list", "create", "ingest", "auth", "evm")
+ALL_GROUPS = (
+    "get",
+    "list",
+    "contract",
+    "timesheets",
+    "create",
+    "approve",
+    "finalize",
+    "ingest",
+    "auth",
+    "unauth",
+    "events",
+    "dashboard",
+    "scaleout",
+    "evm",
+)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -80,6 +98,30 @@ def _evm(env: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
+def _dashboard(servers: seed.Servers, env: dict[str, str], service: Any) -> list[Any]:
+    """The request log at BENCH_LOG_ROWS rows (bench/dashboard.py): seeded once per run."""
+    rows, days = _env_int("BENCH_LOG_ROWS", 1_000_000), _env_int("BENCH_LOG_DAYS", 30)
+    seeded = dashboard.seed(env, servers.database_dsn(), service, rows, days)
+    loaded = seeded.loaded
+    print(
+        f"bench: dashboard: {rows:,} request-log rows over {days} days seeded in "
+        f"{seeded.seconds:.1f} s (rows {loaded.insert_s:.1f}, rollups {loaded.rollup_s:.1f}, "
+        f"indexes and foreign keys {loaded.index_s:.1f}, VACUUM ANALYZE {loaded.vacuum_s:.1f}; "
+        f"the organization, its keys and owner {seeded.setup_s:.1f})",
+        flush=True,
+    )
+    cookie = dashboard.sign_in(service, seeded.invite_url)
+    results = dashboard.measure(
+        service, seeded, cookie, days, _env_int("BENCH_DASHBOARD_ROUNDS", 5)
+    )
+    results[0].extra |= {
+        "log_rows": rows,
+        "log_days": days,
+        "seed_seconds": round(seeded.seconds, 1),
+    }
+    return results
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     load = Load.from_env()
@@ -109,7 +151,17 @@ def main() -> int:
             ids_file, clocking_file = Path(scratch, "ids.txt"), Path(scratch, "clocking.txt")
             ids_file.write_text("\n".join(seeded.freelancer_ids) + "\n")
             clocking_file.write_text("\n".join(seeded.clocking_ids) + "\n")
+            files = {"contracts": Path(scratch, "contracts.txt")}
+            files["contracts"].write_text("\n".join(seeded.contract_ids) + "\n")
+            # An action changes its object: each server gets its own share, the baseline (the
+            # faster) two thirds.
+            for name, ids in (("approve", seeded.submitted_ids), ("finalize", seeded.draft_ids)):
+                shares = {"service": ids[::3], "baseline": ids[1::3] + ids[2::3]}
+                for server, share in shares.items():
+                    files[f"{name}_{server}"] = Path(scratch, f"{name}_{server}.txt")
+                    files[f"{name}_{server}"].write_text("\n".join(share) + "\n")
             env = seed.service_env(servers, prefix)
+            dsn = servers.database_dsn()
             service = start_service(env, workers)
             baseline = start_baseline(env, workers, seeded.organization_id)
             ctx = scenarios.Context(
@@ -122,11 +174,16 @@ def main() -> int:
                 clocking_file,
                 seeded.clocking_ids,
                 sessions=lambda: seed.sessions_opened(servers),
+                files=files,
             )
             steps = [
                 ("get", lambda: [scenarios.get_freelancer(ctx)]),
                 ("list", lambda: [scenarios.list_freelancers(ctx)]),
+                ("contract", lambda: [scenarios.get_contract(ctx)]),
+                ("timesheets", lambda: [scenarios.list_timesheets(ctx)]),
                 ("create", lambda: scenarios.create_freelancers(ctx)),
+                ("approve", lambda: [scenarios.approve_timesheets(ctx)]),
+                ("finalize", lambda: [scenarios.finalize_invoices(ctx)]),
                 ("ingest", lambda: [scenarios.clock_ingest(ctx)]),
                 (
                     "auth",
@@ -134,6 +191,28 @@ def main() -> int:
                         ctx, _env_int("BENCH_COLD_KEYS", 50), _env_int("BENCH_WARM_REQUESTS", 1000)
                     ),
                 ),
+                (
+                    "unauth",
+                    lambda: scenarios.unauthenticated_body(
+                        ctx, _env_int("BENCH_UNAUTH_REQUESTS", 200)
+                    ),
+                ),
+                ("events", lambda: [events_cost.write_cost(ctx, env, dsn, workers)]),
+                (
+                    "events",
+                    lambda: [
+                        events_cost.delivery_rate(
+                            ctx,
+                            env,
+                            dsn,
+                            seeded.organization_id,
+                            _env_int("BENCH_WEBHOOK_EVENTS", 5000),
+                        )
+                    ],
+                ),
+                ("dashboard", lambda: _dashboard(servers, env, service)),
+                # Last: it stops the baseline, to give its connections to two more instances.
+                ("scaleout", lambda: scaleout.run(ctx, env, workers)),
             ]
             for group, step in steps:
                 if group in groups:

@@ -1,5 +1,5 @@
 -- wrk script for every benchmark scenario. Arguments after `--` are name=value pairs:
---   mode     get | list | create | create_idem | ingest | plain
+--   mode     get | list | create | create_idem | ingest | path | plain
 --   key      API key (sent as a Bearer token when given)
 --   secret   kiosk secret (ingest)
 --   ids      file with one freelancer id per line (get, ingest)
@@ -7,6 +7,9 @@
 --   threads  wrk's -t, so request numbers are unique across threads
 --   offset   first batch number (ingest), base  epoch seconds of batch 0 (ingest)
 --   pages    list pages to rotate over (list), path  the path (plain)
+--   prefix, suffix, method  (path) `method prefix..id..suffix` with an id from `ids`
+--   once     1: each id at most once (path): ids offset+1, offset+2, … (an action such as
+--            approve changes its object, so a second request on it would only be refused)
 -- done() prints one line: JSON: {...} with the request count and latency percentiles.
 
 local counter = 0
@@ -96,6 +99,10 @@ function request()
     return wrk.format("POST", "/v1/freelancers", headers, create_body(n))
   elseif mode == "ingest" then
     return wrk.format("POST", "/v1/clock-events/ingest", nil, ingest_body(n))
+  elseif mode == "path" then
+    local index = n % #ids + 1
+    if opts.once == "1" then index = (tonumber(opts.offset or "0") + n - 1) % #ids + 1 end
+    return wrk.format(opts.method or "GET", opts.prefix .. ids[index] .. (opts.suffix or ""))
   else
     return wrk.format("GET", opts.path or "/healthz")
   end

@@ -23,6 +23,9 @@ AUTH_PROBE = "/v1/freelancers/not-an-id"
 # routing and dependencies, so this one shows what authentication costs on ordinary routes.
 ROUTED_AUTH_PROBE = "/v1/invoices/not-an-id"
 INGEST_BATCH = 500
+# The request log writes its batches every half second (writer.FLUSH_SECONDS): a CPU block
+# waits this long after its last request, so the rows it logged are written inside it.
+LOG_FLUSH_WAIT = 0.7
 
 
 @dataclass
@@ -62,6 +65,9 @@ class Context:
     clocking_ids: list[str]
     # Connections the bench database has accepted so far (seed.sessions_opened).
     sessions: Callable[[], int | None] | None = None
+    # Id files of the scenarios beyond freelancers (run.py): "contracts", "approve_service",
+    # "approve_baseline", "finalize_service", "finalize_baseline".
+    files: dict[str, Path] = field(default_factory=dict)
 
 
 def _cpu(value: float | None) -> float | None:
@@ -138,6 +144,51 @@ def list_freelancers(ctx: Context) -> Result:
     return _compare(ctx, "list_freelancers", "list", pages="10")
 
 
+def get_contract(ctx: Context) -> Result:
+    """A retrieve of another resource: `GET /v1/contracts/{id}` over every contract."""
+    return _compare(
+        ctx, "get_contract", "path", ids=str(ctx.files["contracts"]), prefix="/v1/contracts/"
+    )
+
+
+def list_timesheets(ctx: Context) -> Result:
+    """A filtered list: it still counts its rows. Each freelancer with an hourly contract has
+    six approved entries, so a page holds six rows."""
+    return _compare(
+        ctx,
+        "list_timesheets",
+        "path",
+        ids=str(ctx.clocking_file),
+        prefix="/v1/timesheets?status=approved&freelancer_id=",
+        suffix="&page_size=50",
+    )
+
+
+def _action(ctx: Context, name: str, files: str, prefix: str, suffix: str) -> Result:
+    """An action on objects that it changes: each server has its own half of them and sends
+    each id once (`once`); one that ran out answers 409, counted among the errors."""
+    args = {"mode": "path", "method": "POST", "prefix": prefix, "suffix": suffix, "once": "1"}
+    tag = f"{ctx.run_tag}{name[:3]}"
+    windows = (
+        Window(
+            ctx.service,
+            f"{tag}s",
+            {**args, "key": ctx.key, "ids": str(ctx.files[f"{files}_service"])},
+        ),
+        Window(ctx.baseline, f"{tag}b", {**args, "ids": str(ctx.files[f"{files}_baseline"])}),
+    )
+    service, baseline = measure_in_turns(windows, ctx.load, ctx.sessions)
+    return _result(name, service, baseline)
+
+
+def approve_timesheets(ctx: Context) -> Result:
+    return _action(ctx, "approve_timesheet", "approve", "/v1/timesheets/", "/approve")
+
+
+def finalize_invoices(ctx: Context) -> Result:
+    return _action(ctx, "finalize_invoice", "finalize", "/v1/invoices/", "/finalize")
+
+
 def create_freelancers(ctx: Context) -> list[Result]:
     # The idempotent write takes its turns with the plain one, so their ratio holds too.
     idempotent = Window(ctx.service, f"{ctx.run_tag}idm", {"mode": "create_idem", "key": ctx.key})
@@ -154,7 +205,7 @@ def create_freelancers(ctx: Context) -> list[Result]:
         idem_m.rps / baseline.rps if baseline.rps else None,
         _details(idem_m),
     )
-    # What the Idempotency-Key costs on top of the same write (target: at most 1.3x).
+    # What the Idempotency-Key costs on top of the same write (target: at most 1.2x by CPU).
     idem.extra["cost_vs_create_p50"] = round(idem_m.p50_ms / plain.p50_ms, 3)
     idem.extra["cost_vs_create_rps"] = round(plain.rps / idem_m.rps, 3) if idem_m.rps else None
     plain_cpu = plain.extra.get("cpu_us_per_request")
@@ -270,9 +321,40 @@ def _probe(client: Sequential, path: str, headers: dict[str, str]) -> float:
     return elapsed
 
 
+def _cpu_block(
+    client: Sequential, server: Server, path: str, headers: dict[str, str], requests: int
+) -> float:
+    """Server CPU seconds of `requests` sequential GETs of `path`, with the request log's write
+    of them (the wait after the last one)."""
+    expected = 200 if path == "/healthz" else 404
+    before = server.cpu_seconds()
+    for _ in range(requests):
+        _, status, _ = client.time("GET", path, headers)
+        if status != expected:
+            raise RuntimeError(f"{path} answered {status}, expected {expected}")
+    time.sleep(LOG_FLUSH_WAIT)
+    return server.cpu_seconds() - before
+
+
+def _warm_cpu(
+    ctx: Context, client: Sequential, headers: dict[str, str], requests: int
+) -> dict[str, float]:
+    """Server CPU per request (µs) of /healthz and of the two warm probes, each in blocks of its
+    own (CPU cannot be told apart within one block), taking `ctx.load.rounds` turns."""
+    paths = {"healthz": "/healthz", "auth_warm": AUTH_PROBE, "auth_warm_routed": ROUTED_AUTH_PROBE}
+    per_turn = max(1, requests // ctx.load.rounds)
+    seconds = dict.fromkeys(paths, 0.0)
+    for _ in range(ctx.load.rounds):
+        for name, path in paths.items():
+            sent = {} if name == "healthz" else headers
+            seconds[name] += _cpu_block(client, ctx.service, path, sent, per_turn)
+    return {name: cpu * 1e6 / (per_turn * ctx.load.rounds) for name, cpu in seconds.items()}
+
+
 def auth(ctx: Context, cold_keys: int, warm_requests: int) -> list[Result]:
     """Sequential single requests: cold (a fresh key's first request: argon2, PostgreSQL, cache
-    fill) and warm (the same key again), each beside /healthz timed on the same connection."""
+    fill) and warm (the same key again), each beside /healthz timed on the same connection.
+    For the warm probes also the server CPU per request, beside /healthz's (`_warm_cpu`)."""
     client = Sequential(ctx.service.port)
     master = {"Authorization": f"Bearer {ctx.key}", "Content-Type": "application/json"}
     try:
@@ -296,6 +378,7 @@ def auth(ctx: Context, cold_keys: int, warm_requests: int) -> list[Result]:
             health.append(client.time("GET", "/healthz")[0])
             warm.append(_probe(client, AUTH_PROBE, master))
             routed.append(_probe(client, ROUTED_AUTH_PROBE, master))
+        cpu_us = _warm_cpu(ctx, client, master, warm_requests)
         for key in keys:
             client.time("GET", "/healthz")
             cold.append(_probe(client, AUTH_PROBE, {"Authorization": f"Bearer {key}"}))
@@ -324,4 +407,60 @@ def auth(ctx: Context, cold_keys: int, warm_requests: int) -> list[Result]:
                 },
             )
         )
+        if name in cpu_us:
+            # Authentication's CPU: the probe's CPU per request less /healthz's (no key, no
+            # request log). An upper bound: the 404 answer and the log record are in it.
+            results[-1].extra |= {
+                "cpu_us_per_request": _cpu(cpu_us[name]),
+                "baseline_cpu_us_per_request": _cpu(cpu_us["healthz"]),
+                "added_cpu_us": _cpu(cpu_us[name] - cpu_us["healthz"]),
+            }
     return results
+
+
+def _megabyte_body() -> bytes:
+    """A 1 MiB JSON object of many strings: the body an unauthenticated caller may send."""
+    items = ",".join(f'"f{i}": "{"x" * 90}"' for i in range(10_700))
+    return f'{{"email": "x@example.com", {items}}}'.encode()[: 1024 * 1024 - 1] + b"}"
+
+
+def unauthenticated_body(ctx: Context, requests: int) -> list[Result]:
+    """Server CPU per refused POST of 1 MiB beside the same refusal with an empty body, with no
+    key and with a wrong one: work before authentication is bounded (API.md §12), so a 1 MiB
+    body should cost such a request what an empty one does."""
+    body = _megabyte_body()
+    json_type = {"Content-Type": "application/json"}
+    wrong_key = {**json_type, "Authorization": "Bearer wsk_live_nosuchkey_" + "a" * 43}
+    pairs = {"unauth": json_type, "wrong_key": wrong_key}
+    results = []
+    for prefix, headers in pairs.items():
+        empty = _refused_posts(ctx, f"{prefix}_empty", headers, b"", requests)
+        full = _refused_posts(ctx, f"{prefix}_1mib", headers, body, requests)
+        empty_cpu, full_cpu = empty.extra["cpu_us_per_request"], full.extra["cpu_us_per_request"]
+        if empty_cpu and full_cpu is not None:
+            full.extra["cpu_vs_empty"] = round(full_cpu / empty_cpu, 2)
+        results += [empty, full]
+    return results
+
+
+def _refused_posts(
+    ctx: Context, name: str, headers: dict[str, str], payload: bytes, requests: int
+) -> Result:
+    client = Sequential(ctx.service.port)
+    try:
+        for _ in range(20):  # warm the connection and the worker
+            client.time("POST", "/v1/freelancers", headers, payload)
+        cpu_before = ctx.service.cpu_seconds()
+        samples = []
+        for _ in range(requests):
+            elapsed, status, _ = client.time("POST", "/v1/freelancers", headers, payload)
+            if status != 401:
+                raise RuntimeError(f"{name} answered {status}, expected 401")
+            samples.append(elapsed)
+        cpu_us = (ctx.service.cpu_seconds() - cpu_before) * 1e6 / requests
+    finally:
+        client.close()
+    s = _summary(samples)
+    extra = {"cpu_us_per_request": _cpu(cpu_us), "body_bytes": len(payload)}
+    extra["mode"] = "sequential, one connection"
+    return Result(name, 1000 / s["mean_ms"], s["p50_ms"], s["p99_ms"], extra=extra)

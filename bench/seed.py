@@ -22,7 +22,8 @@ from uuid_utils.compat import uuid7
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "worksible-api")
-DATABASE = "worksible_bench"
+# The run's own database, dropped and made again (BENCH_DATABASE: beside someone else's run).
+DATABASE = os.environ.get("BENCH_DATABASE", "worksible_bench")
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 COUNTRIES = ("DE", "FR", "NL", "ES", "IT", "PL", "PT", "GB", "US", "SE")
@@ -46,6 +47,11 @@ class Seeded:
     freelancer_ids: list[str]
     # Freelancers with an active, open-ended hourly contract: the clock-event ingest's targets.
     clocking_ids: list[str]
+    # What the scenarios beyond freelancers read and change: every contract, the submitted
+    # timesheet entries (approve) and the draft invoices (finalize).
+    contract_ids: list[str] = field(default_factory=list)
+    submitted_ids: list[str] = field(default_factory=list)
+    draft_ids: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -114,6 +120,10 @@ def service_env(servers: Servers, redis_prefix: str) -> dict[str, str]:
         "RATE_LIMIT_IP_PER_SECOND": lifted,
         "RATE_LIMIT_IP_BURST": lifted,
         "LOG_LEVEL": "WARNING",
+        # Durable jobs (mail, webhook delivery) run in one process of their own, measured by
+        # the events group; the servers answering the load only answer it.
+        "JOBS_ENABLED": "false",
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
     }
 
 
@@ -150,7 +160,7 @@ async def _bulk_seed(dsn: str, org: UUID, freelancers: int) -> Seeded:
         for i, (pid, at) in enumerate(zip(project_ids, _stamps(n_projects, now), strict=True))
     ]
     # Four in five freelancers have an active, open-ended hourly contract; every tenth also an
-    # ended fixed one. Each hourly contract has ten entries of a working day, most approved.
+    # ended fixed one. Each hourly contract has entries of a working day, most approved.
     contracts: list[tuple] = []
     hourly: list[tuple[UUID, UUID]] = []  # (contract, freelancer)
     for i, fid in enumerate(freelancer_ids):
@@ -162,13 +172,25 @@ async def _bulk_seed(dsn: str, org: UUID, freelancers: int) -> Seeded:
         if i % 10 == 0:
             contracts.append((uuid7(), org, fid, project, "fixed", None, 500000, "EUR", start,
                               start + timedelta(days=90), "ended", None))  # fmt: skip
-    statuses = ("approved",) * 6 + ("submitted",) * 3 + ("draft",)
+    # Three more submitted entries after those, for approve_timesheet: 6 entries a contract to
+    # approve, 48,000 in all, each approved once.
+    statuses = ("approved",) * 6 + ("submitted",) * 3 + ("draft",) + ("submitted",) * 3
     timesheets = [
         (uuid7(), org, cid, fid, now.date() - timedelta(days=60 - day * 3),
-         rng.choice((240, 360, 480)), statuses[day], "api")
+         rng.choice((240, 360, 480)), status, "api")
         for cid, fid in hourly
-        for day in range(10)
+        for day, status in enumerate(statuses)
     ]  # fmt: skip
+    # Draft invoices to finalize, BENCH_DRAFTS_PER_FREELANCER (3) per freelancer, spread over
+    # the contracts, each with one fixed-fee line (finalize reads the lines and writes them into
+    # its event whatever the contract's type).
+    per_freelancer = int(os.environ.get("BENCH_DRAFTS_PER_FREELANCER", "3"))
+    invoices, lines = [], []
+    for i in range(freelancers * per_freelancer):
+        contract = contracts[i % len(contracts)]
+        invoice = uuid7()
+        invoices.append((invoice, org, contract[0], contract[2], "EUR", 500000, 500000, 0, "draft"))
+        lines.append((uuid7(), invoice, 1, "Fixed fee: bench", 1, "unit", 500000, 500000))
     conn = await asyncpg.connect(dsn)
     try:
         await _copy(conn, "freelancers", "id organization_id email first_name last_name country "
@@ -179,6 +201,10 @@ async def _bulk_seed(dsn: str, org: UUID, freelancers: int) -> Seeded:
                     "amount currency start_date end_date status activated_at", contracts)  # fmt: skip
         await _copy(conn, "timesheets", "id organization_id contract_id freelancer_id work_date "
                     "minutes status source", timesheets)  # fmt: skip
+        await _copy(conn, "invoices", "id organization_id contract_id freelancer_id currency "
+                    "subtotal total amount_paid status", invoices)  # fmt: skip
+        await _copy(conn, "invoice_lines", "id invoice_id position description quantity unit "
+                    "unit_amount amount", lines)  # fmt: skip
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -187,8 +213,11 @@ async def _bulk_seed(dsn: str, org: UUID, freelancers: int) -> Seeded:
         key="",
         freelancer_ids=[str(fid) for fid in freelancer_ids],
         clocking_ids=[str(fid) for _, fid in hourly],
+        contract_ids=[str(row[0]) for row in contracts],
+        submitted_ids=[str(row[0]) for row in timesheets if row[6] == "submitted"],
+        draft_ids=[str(row[0]) for row in invoices],
         counts={"freelancers": freelancers, "projects": n_projects, "contracts": len(contracts),
-                "timesheets": len(timesheets)},
+                "timesheets": len(timesheets), "draft_invoices": len(invoices)},
     )  # fmt: skip
 
 

@@ -18,15 +18,26 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tests.factories.tenants import Tenant, create_tenant
+from tests.fixtures.apps import ROOMY_TIMEOUTS
 from worksible_api.app import create_app
 from worksible_api.config import Settings
+from worksible_api.log import configure_logging
 from worksible_api.models.organization import Plan
 from worksible_api.servers import ServerUrls, resolve_server_urls
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Logging as the service configures it, from the start of the run. A structlog logger
+    keeps the configuration it was first used under; under structlog's default, a console
+    renderer that pretty-prints tracebacks with every local (rich), one logged 500 took over
+    two minutes on a busy machine, depending on which test file ran first."""
+    configure_logging(Settings().log_level)
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -68,16 +79,23 @@ async def database_url(server_urls: ServerUrls) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, server_urls: ServerUrls) -> Settings:
+def settings(
+    database_url: str, server_urls: ServerUrls, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=server_urls.redis_url,
         redis_key_prefix=f"wsk:test:{uuid4().hex[:8]}:",
+        worksible_data_dir=tmp_path_factory.mktemp("data"),
+        # Notices and their mail are driven by their own tests (tests/domains/notices).
+        jobs_enabled=False,
+        notices_interval_seconds=1e9,
         # Generous limits: tests share one client IP. The limiter's own tests set tight ones.
         rate_limit_ip_per_second=10_000,
         rate_limit_ip_burst=100_000,
         rate_limit_key_per_second=10_000,
         rate_limit_key_burst=100_000,
+        **ROOMY_TIMEOUTS,
     )
 
 
@@ -118,3 +136,20 @@ async def tenant(app: FastAPI) -> Tenant:
 @pytest.fixture
 async def other_tenant(app: FastAPI) -> Tenant:
     return await create_tenant(app, plan=Plan.PROFESSIONAL)
+
+
+@pytest.fixture
+async def no_backlog(app: FastAPI) -> None:
+    """A test that starts an instance running jobs gives it this test's work only. The
+    instances of earlier tests in this process run none, so their events would otherwise be
+    dispatched, and their jobs run, first: thousands on a long run, ahead of the test's own."""
+    async with app.state.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE events SET dispatched_at = now() WHERE dispatched_at IS NULL")
+        )
+        await connection.execute(
+            text(
+                "UPDATE jobs SET status = 'done', finished_at = now(), locked_until = NULL "
+                "WHERE status = 'pending'"
+            )
+        )

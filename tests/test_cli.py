@@ -196,6 +196,23 @@ class TestKeysCreate:
         assert stored is not None
         assert created["key"].rsplit("_", 1)[1] not in stored.secret_hash
 
+    async def test_test_key_acts_for_the_test_twin(
+        self, client: httpx.AsyncClient, worksible: Cli
+    ) -> None:
+        company = await worksible.create_org()
+        created = (await worksible("keys", "create", "--org", company["id"], "--test")).json()
+        assert created["prefix"].startswith("wsk_test_")
+        assert created["key"].startswith(created["prefix"] + "_")
+        assert created["livemode"] is False
+        me = await client.get("/v1/companies/me", headers=bearer(created["key"]))
+        assert me.status_code == 200, me.text
+        assert me.json()["id"] != company["id"]
+        assert (me.json()["livemode"], me.json()["name"]) == (False, company["name"])
+        # A second one joins the same twin.
+        again = (await worksible("keys", "create", "--org", company["id"], "--test")).json()
+        me_again = await client.get("/v1/companies/me", headers=bearer(again["key"]))
+        assert me_again.json()["id"] == me.json()["id"]
+
     async def test_options(self, client: httpx.AsyncClient, worksible: Cli) -> None:
         company = await worksible.create_org()
         created = (
@@ -277,6 +294,55 @@ class TestOrgsSetPlan:
         again = await client.get("/v1/companies/me", headers=bearer(key))
         assert again.status_code == 200
         assert again.json()["plan"] == "global"
+
+
+class TestUsersCreate:
+    async def test_prints_the_user_and_an_invitation_that_works(
+        self, app: FastAPI, worksible: Cli
+    ) -> None:
+        company = await worksible.create_org()
+        email = f"{uuid4().hex[:10]}@example.com"
+        run = await worksible(
+            "users", "create", "--org", company["id"], "--email", email,
+            "--name", "Ada Lovelace", "--role", "owner",
+        )  # fmt: skip
+        user = run.json()
+        assert (user["object"], user["email"], user["role"], user["status"]) == (
+            "user",
+            email,
+            "owner",
+            "invited",
+        )
+        path = httpx.URL(user["invite_url"]).path
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http:
+            assert (await http.get(path)).status_code == 200
+
+    async def test_a_bad_role_fails(self, worksible: Cli) -> None:
+        company = await worksible.create_org()
+        run = await worksible(
+            "users", "create", "--org", company["id"], "--email", "x@example.com",
+            "--name", "X", "--role", "superuser",
+        )  # fmt: skip
+        run.assert_failed()
+
+
+class TestNoticesRun:
+    async def test_records_what_is_due_and_mails_it_once(self, worksible: Cli) -> None:
+        contact = f"{uuid4().hex[:10]}@billing.example"
+        company = await worksible.create_org()
+        created = await worksible(
+            "keys", "create", "--org", company["id"], "--billing-contact", contact,
+        )  # fmt: skip
+        assert created.json()["billing_contact"] == contact
+        first = (await worksible("notices", "run")).json()
+        again = (await worksible("notices", "run")).json()
+        assert first["recorded"] >= 1
+        assert again["recorded"] == 0
+        outbox = Path(worksible.env["WORKSIBLE_DATA_DIR"]) / "outbox"
+        written = [p for p in outbox.glob("*.eml") if contact in p.read_text()]
+        assert len(written) == 1
 
 
 class TestFailures:

@@ -43,7 +43,7 @@ class Demo:
 
 async def _seed(app: FastAPI) -> tuple[Organization, bool]:
     async with app.state.sessionmaker() as session:
-        organization, created = await seed_demo(session)
+        organization, created = await seed_demo(session, app.state.key_verifier)
         await commit(session)
         return organization, created
 

@@ -1,41 +1,37 @@
-"""Direct reads (direct_reads.py) answer exactly what the FastAPI route would have answered."""
+"""Direct reads (pipeline/direct_reads.py) answer exactly what the FastAPI route would have
+answered, for every retrieve."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated
+from uuid import uuid4
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from tests.conftest import client_for
 from tests.factories.api_keys import bearer, create_api_key
+from tests.factories.balances import create_payee
 from tests.factories.contracts import create_contract
 from tests.factories.freelancers import create_freelancer
 from tests.factories.http import assert_problem
 from tests.factories.invoices import create_billable_contract, create_invoice
+from tests.factories.kiosks import clock, create_site
 from tests.factories.payments import create_payment
 from tests.factories.project_controls import create_cost_code
 from tests.factories.projects import create_project
-from tests.factories.tenants import Tenant, create_tenant
-from tests.factories.timesheets import create_timesheet
+from tests.factories.tenants import Tenant, create_tenant, create_test_tenant
+from tests.factories.timesheets import create_timed_timesheet, create_timesheet
 from tests.fixtures.apps import app_with
 from worksible_api.config import Settings
-from worksible_api.direct_reads import DirectReads, direct_read
+from worksible_api.domains.freelancers.auth import FreelancersRead
+from worksible_api.domains.freelancers.repository import FreelancerRepository
+from worksible_api.domains.freelancers.schemas import FreelancerOut
+from worksible_api.models import Freelancer
+from worksible_api.pipeline import ApiRoute, path_object
+from worksible_api.pipeline.direct_reads import DirectReads, retrieve
 
-# Every retrieve that is a plain read of its path object. A route that stops being one must
-# be unmarked on purpose: the app refuses to start with a marked route it cannot answer.
-DIRECT_ROUTES = {
-    "get_freelancer",
-    "get_project",
-    "get_contract",
-    "get_timesheet",
-    "get_clash",
-    "get_payment",
-    "get_payout",
-    "get_cost_code",
-    "get_clock_event",
-}
 # Headers whose values differ between any two requests.
 PER_REQUEST = {"x-request-id", "ratelimit-remaining", "ratelimit-reset", "ratelimit", "date"}
 
@@ -70,13 +66,53 @@ async def _cost_code(app: FastAPI, tenant: Tenant) -> str:
     return f"/v1/cost-codes/{(await create_cost_code(app, tenant.organization)).id}"
 
 
-OBJECTS: dict[str, Creates] = {
-    "freelancer": _freelancer,
-    "project": _project,
-    "contract": _contract,
-    "timesheet": _timesheet,
-    "payment": _payment,
-    "cost_code": _cost_code,
+async def _clock_event(app: FastAPI, tenant: Tenant) -> str:
+    site = await create_site(app, tenant)
+    async with client_for(app) as http:
+        await site.send(http, clock(uuid4().hex, site.freelancer, "clock_in", "2026-03-02T09:00"))
+        (event,) = await site.events(http)
+    return f"/v1/clock-events/{event['id']}"
+
+
+async def _clash(app: FastAPI, tenant: Tenant) -> str:
+    """A clock entry overlapping a booked one is kept, and the pair is a clash."""
+    site = await create_site(app, tenant)
+    await create_timed_timesheet(app, site.contract, "2026-03-02T09:00", "2026-03-02T12:00")
+    async with client_for(app) as http:
+        await site.send(
+            http,
+            clock(uuid4().hex, site.freelancer, "clock_in", "2026-03-02T11:00"),
+            clock(uuid4().hex, site.freelancer, "clock_out", "2026-03-02T13:00"),
+        )
+        listed = await http.get("/v1/timesheets/clashes", headers=tenant.headers)
+    (clash,) = listed.json()["results"]
+    return f"/v1/timesheets/clashes/{clash['id']}"
+
+
+async def _payout(app: FastAPI, tenant: Tenant) -> str:
+    async with client_for(app) as http:
+        payee = await create_payee(app, http, tenant)
+        made = await http.post(
+            "/v1/payouts",
+            headers=tenant.headers,
+            json={"freelancer_id": payee.freelancer_id, "amount": 100, "currency": "EUR"},
+        )
+    assert made.status_code == 201, made.text
+    return f"/v1/payouts/{made.json()['id']}"
+
+
+# Every retrieve declared with `retrieve` (a plain read of its path object), and how to make
+# an object for it: each is compared with its FastAPI route below.
+RETRIEVES: dict[str, Creates] = {
+    "get_freelancer": _freelancer,
+    "get_project": _project,
+    "get_contract": _contract,
+    "get_timesheet": _timesheet,
+    "get_clash": _clash,
+    "get_payment": _payment,
+    "get_payout": _payout,
+    "get_cost_code": _cost_code,
+    "get_clock_event": _clock_event,
 }
 
 
@@ -110,17 +146,29 @@ async def assert_same_answer(
 
 def test_every_plain_retrieve_is_a_direct_read(app: FastAPI) -> None:
     reads: DirectReads = app.state.direct_reads
-    assert set(reads.route_names) == DIRECT_ROUTES
+    assert set(reads.route_names) == set(RETRIEVES)
 
 
-@pytest.mark.parametrize("kind", sorted(OBJECTS))
+@pytest.mark.parametrize("route", sorted(RETRIEVES))
 async def test_an_object_is_answered_byte_for_byte_as_the_route_answers(
-    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, kind: str
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, route: str
 ) -> None:
-    path = await OBJECTS[kind](app, tenant)
+    path = await RETRIEVES[route](app, tenant)
     response = await assert_same_answer(app, client, path, tenant.headers)
     assert response.status_code == 200
-    assert response.json()["object"] == kind
+    assert response.json()["id"] == path.rpartition("/")[2]
+
+
+@pytest.mark.parametrize("route", sorted(RETRIEVES))
+async def test_a_test_mode_object_is_answered_as_the_route_answers_it(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, route: str
+) -> None:
+    test = await create_test_tenant(app, tenant)
+    path = await RETRIEVES[route](app, test)
+    response = await assert_same_answer(app, client, path, test.headers)
+    assert response.json()["livemode"] is False
+    # A live key of the same organization does not see it, either way.
+    assert_problem(await assert_same_answer(app, client, path, tenant.headers), 404, "not_found")
 
 
 async def test_errors_come_in_the_route_order_with_the_same_bodies(
@@ -186,14 +234,21 @@ async def test_what_is_not_a_direct_read_is_left_to_fastapi(
     assert _comparable(direct) == _comparable(routed)
 
 
-def test_a_marked_route_that_is_not_a_plain_read_stops_the_app(app: FastAPI) -> None:
-    router = APIRouter()
-
-    @router.get("/v1/things/{thing_id}")
-    @direct_read
-    async def get_thing(thing_id: str) -> dict[str, Any]:
-        return {}
-
+def test_a_retrieve_that_is_not_a_plain_read_stops_the_app(app: FastAPI) -> None:
+    """A retrieve whose path object is locked for a write cannot be read from a row."""
+    router = APIRouter(prefix="/v1/things", route_class=ApiRoute)
+    retrieve(
+        router,
+        "/{freelancer_id}",
+        response_model=FreelancerOut,
+        principal=FreelancersRead,
+        path_object=Annotated[
+            Freelancer,
+            Depends(path_object(FreelancerRepository, "freelancer_id", for_update=True)),
+        ],
+        name="get_thing",
+        summary="Retrieve a thing",
+    )
     broken = FastAPI()
     broken.include_router(router)
     with pytest.raises(TypeError, match="get_thing"):

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document (API.md §9): valid, complete, and derived from the routes."""
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
@@ -13,27 +14,35 @@ from pydantic import BaseModel
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tests.fixtures.openapi import inline_components
+from worksible_api.api_document import install_openapi
 from worksible_api.auth.dependencies import require
 from worksible_api.auth.principal import Principal
 from worksible_api.auth.scopes import VALID_SCOPES, Scope
-from worksible_api.db.session import ApiRoute
 from worksible_api.error_handlers import PROBLEM_MEDIA_TYPE
 from worksible_api.openapi import (
     TAGS,
     ExampleBuilder,
     build_openapi,
     error_catalogue,
-    install_openapi,
     problem_responses,
 )
+from worksible_api.pipeline import ApiRoute
 
 METHODS = ("get", "post", "patch", "put", "delete")
 WRITES = ("post", "patch", "delete")
 
 
 @pytest.fixture(scope="module")
-def document(app: FastAPI) -> dict[str, Any]:
+def served(app: FastAPI) -> dict[str, Any]:
+    """The document as served: what operations repeat is shared in components."""
     return app.openapi()
+
+
+@pytest.fixture(scope="module")
+def document(served: dict[str, Any]) -> dict[str, Any]:
+    """The same with shared responses, parameters, headers and examples followed."""
+    return inline_components(served)
 
 
 def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -97,8 +106,10 @@ class TestSecurity:
         assert kiosk == [{**kiosk[0], "type": "apiKey", "in": "header"}]
 
     def test_every_v1_operation_needs_a_credential(self, document: dict[str, Any]) -> None:
+        # API.md §15: the changelog's JSON needs no key.
+        public = {"/v1/changelog"}
         for method, path, operation in operations(document):
-            if path.startswith("/v1/"):
+            if path.startswith(("/v1/", "/api/v1/")) and path not in public:
                 assert operation.get("security"), (method, path)
             else:
                 assert "security" not in operation, (method, path)
@@ -185,13 +196,15 @@ class TestErrorResponses:
                 assert not {"401", "403", "429"} & responses.keys(), key
             if "{" in path:
                 assert "not_found" in codes(operation, "404"), key
-            if "requestBody" in operation:
+            # A write checks its body even when it takes none (API.md §12).
+            if "requestBody" in operation or method in WRITES:
                 assert codes(operation, "400") == ["invalid_json"], key
+                assert codes(operation, "408") == ["request_timeout"], key
                 assert codes(operation, "413") == ["payload_too_large"], key
                 assert codes(operation, "415") == ["unsupported_media_type"], key
                 assert "validation_error" in codes(operation, "422"), key
             else:
-                assert not {"400", "413", "415"} & responses.keys(), key
+                assert not {"400", "408", "413", "415"} & responses.keys(), key
             if method in WRITES:
                 assert "idempotency_key_in_use" in codes(operation, "409"), key
                 assert "idempotency_key_reused" in codes(operation, "422"), key
@@ -221,6 +234,38 @@ class TestErrorResponses:
         assert codes(alias, "410") == ["gone"]
         headers = alias["responses"]["200"]["headers"]
         assert {"Deprecation", "Sunset", "Link"} <= headers.keys()
+
+
+class TestSize:
+    """The document stays light for Swagger UI, Postman and code generators (issue: 1 MB)."""
+
+    async def test_under_250_kb_as_served_but_for_the_wbsync_paths(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """The WBSync paths repeat their twins' operations by reference (API.md §17 lists them
+        in the document, §9 asks for each operation's errors): the rest stays under 250 kB."""
+        answer = await client.get("/openapi.json")
+        assert len(answer.content) < 300_000
+        served = answer.json()
+        paths = served["paths"]
+        own = {**served, "paths": {p: i for p, i in paths.items() if not p.startswith("/api/")}}
+        assert len(json.dumps(own, separators=(",", ":"))) < 250_000
+
+    def test_country_and_currency_are_named_schemas(self, served: dict[str, Any]) -> None:
+        schemas = served["components"]["schemas"]
+        assert len(schemas["Country"]["enum"]) > 200
+        assert len(schemas["Currency"]["enum"]) > 150
+        served_text = json.dumps(served)
+        assert served_text.count('"AD", "AE"') == 1  # the country list, once
+        assert served_text.count('"AED", "AFN"') == 1  # the currency list, once
+        assert schemas["FreelancerCreate"]["properties"]["country"] == {
+            "$ref": "#/components/schemas/Country"
+        }
+
+    def test_operations_refer_to_shared_responses(self, served: dict[str, Any]) -> None:
+        for method, path, operation in operations(served):
+            for status, response in operation["responses"].items():
+                assert set(response) == {"$ref"}, (method, path, status)
 
 
 class TestHeaders:
@@ -295,6 +340,10 @@ class TestExamples:
                     for example in examples:
                         check(media["schema"], example, f"{where} {status}")
                         checked += 1
+        for name, schema in document["components"]["schemas"].items():
+            for example in schema.get("examples", ()):
+                check({"$ref": f"#/components/schemas/{name}"}, example, name)
+                checked += 1
         assert checked > 200
 
     def test_writes_with_a_body_show_one(self, document: dict[str, Any]) -> None:
@@ -309,7 +358,11 @@ class TestExamples:
 
     def test_generated_from_field_names_and_schema(self, document: dict[str, Any]) -> None:
         created = document["paths"]["/v1/freelancers"]["post"]["responses"]["201"]
-        example = created["content"]["application/json"]["example"]
+        assert created["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/FreelancerOut"
+        }
+        # Shown once, on the schema every operation answering a freelancer refers to.
+        (example,) = document["components"]["schemas"]["FreelancerOut"]["examples"]
         assert example["object"] == "freelancer"
         assert example["default_currency"] == "EUR"
         assert example["archived_at"] is None
@@ -358,7 +411,7 @@ def _small_app() -> FastAPI:
 def small() -> dict[str, Any]:
     document = build_openapi(_small_app())
     validate(document)
-    return document
+    return inline_components(document)
 
 
 class TestDerivedForAnyRoute:

@@ -24,7 +24,7 @@ class TestAssets:
         assert source["integrity"].startswith("sha512-")
 
     def test_files_are_what_the_script_extracted(self, source: dict[str, Any]) -> None:
-        # Edited by hand, they would no longer match: rerun scripts/vendor_swagger_ui.py.
+        # Edited by hand, they would no longer match: rerun scripts/vendor_assets.py.
         for name, digest in source["sha256"].items():
             assert hashlib.sha256((ASSETS_DIR / name).read_bytes()).hexdigest() == digest, name
         assert {"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE"} <= set(
@@ -59,7 +59,8 @@ class TestPage:
         assert sources
         assert all(source.startswith("/static/swagger-ui/") for source in sources), sources
         assert "url: '/openapi.json'" in page
-        assert '"persistAuthorization": true' in page
+        # A key pasted into "Authorize" must not outlive the tab in the browser's storage.
+        assert '"persistAuthorization": false' in page
 
     async def test_needs_no_key(self, client: httpx.AsyncClient) -> None:
         assert (await client.get("/docs", headers={"Authorization": "Bearer nope"})).is_success

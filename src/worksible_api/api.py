@@ -1,12 +1,14 @@
-"""The one list of routers under /v1."""
+"""The one list of routers under /v1, and their WBSync paths (wbsync.py)."""
 
 from fastapi import APIRouter
 
 from worksible_api.domains.api_keys.router import router as api_keys_router
 from worksible_api.domains.balances.router import router as balances_router
+from worksible_api.domains.changelog.router import router as changelog_router
 from worksible_api.domains.clock_events.router import router as clock_events_router
 from worksible_api.domains.contracts.router import router as contracts_router
 from worksible_api.domains.cost_codes.router import router as cost_codes_router
+from worksible_api.domains.events.router import router as events_router
 from worksible_api.domains.evm.router import router as evm_router
 from worksible_api.domains.freelancers.router import router as freelancers_router
 from worksible_api.domains.invoices.router import router as invoices_router
@@ -19,7 +21,10 @@ from worksible_api.domains.payouts.router import router as payouts_router
 from worksible_api.domains.projects.router import router as projects_router
 from worksible_api.domains.request_logs.router import router as request_logs_router
 from worksible_api.domains.timesheets.router import router as timesheets_router
+from worksible_api.domains.users.router import router as users_router
 from worksible_api.domains.wbs.router import router as wbs_router
+from worksible_api.domains.webhooks.router import router as webhooks_router
+from worksible_api.wbsync import wbsync_router
 
 v1_router = APIRouter(prefix="/v1")
 for router in (
@@ -40,6 +45,13 @@ for router in (
     payouts_router,
     api_keys_router,
     request_logs_router,
+    users_router,
+    events_router,
+    webhooks_router,
+    changelog_router,
     company_alias_router,
 ):
     v1_router.include_router(router)
+
+# Built from the /v1 routes above: include it after them.
+wbsync_routes = wbsync_router(v1_router)

@@ -1,39 +1,49 @@
 """create_app(): the lifespan, the middleware order, error handlers and routers."""
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.middleware import Middleware
 
-from worksible_api.api import v1_router
+from worksible_api.api import v1_router, wbsync_routes
+from worksible_api.api_document import install_openapi
 from worksible_api.auth.gate import Gate
 from worksible_api.auth.key_cache import KeyCache
 from worksible_api.auth.verifier import KeyVerifier
 from worksible_api.cache.client import create_redis
 from worksible_api.config import Settings, get_settings
-from worksible_api.db.session import (
-    create_engine,
-    create_read_sessionmaker,
-    create_sessionmaker,
-)
+from worksible_api.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
 from worksible_api.deprecations import DEPRECATIONS
-from worksible_api.direct_reads import DirectReadMiddleware, DirectReads
+from worksible_api.domains.changelog.router import pages as changelog_pages
+from worksible_api.domains.dashboard.router import router as dashboard_router
+from worksible_api.domains.dashboard.web import DASHBOARD_ASSETS, DASHBOARD_ASSETS_URL
+from worksible_api.domains.health.router import Readiness
 from worksible_api.domains.health.router import router as health_router
+from worksible_api.domains.notices.delivery import mail_queue
+from worksible_api.domains.notices.service import endpoint_disabled, plan_notices
 from worksible_api.domains.request_logs.writer import RequestLogWriter
+from worksible_api.domains.webhooks.delivery import EventDispatcher, WebhookSender, webhook_queue
 from worksible_api.error_handlers import install_error_handlers
 from worksible_api.idempotency.cache import IdempotencyCache
+from worksible_api.jobs import JobRunner, Poller
 from worksible_api.kit.time import utc_now
 from worksible_api.log import configure_logging
-from worksible_api.maintenance import purge_forever
+from worksible_api.mail import mailer_for, outbox_for
+from worksible_api.maintenance import purge_forever, repeat_forever
 from worksible_api.middleware.deprecation import DeprecationMiddleware
 from worksible_api.middleware.request_context import RequestContextMiddleware
-from worksible_api.openapi import API_VERSION, install_openapi
+from worksible_api.pipeline.direct_reads import DirectReadMiddleware, DirectReads
 from worksible_api.ratelimit.limits import RateLimits
 from worksible_api.servers import resolve_server_urls
 from worksible_api.swagger_ui import install_swagger_ui
+from worksible_api.version import API_VERSION
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
@@ -42,10 +52,75 @@ def _middleware(settings: Settings) -> list[Middleware]:
         # Request id, client IP, rate-limit headers, access and request logs, a clean 500.
         Middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies),
         # Deprecation headers and 410 after the sunset, for the operations in deprecations.py.
-        Middleware(DeprecationMiddleware, deprecations=DEPRECATIONS, clock=utc_now),
-        # Retrieves marked @direct_read, answered without FastAPI's routing and dependencies.
+        Middleware(
+            DeprecationMiddleware,
+            deprecations=DEPRECATIONS,
+            clock=utc_now,
+            public_base_url=settings.public_base_url,
+        ),
+        # Retrieves declared with retrieve(), answered without FastAPI's routing and dependencies.
         Middleware(DirectReadMiddleware),
     ]
+
+
+@dataclass
+class _Background:
+    """The work a process does besides answering requests, stopped before the pools close."""
+
+    dispatcher: Poller
+    job_runner: JobRunner
+    tasks: list["asyncio.Task[None]"]
+    webhook_sender: WebhookSender
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await self.dispatcher.stop()
+        await self.job_runner.stop()  # the jobs in hand finish first
+        await self.webhook_sender.close()
+
+
+def _start_background(
+    app: FastAPI, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> _Background:
+    """Durable jobs (mail, webhooks), the event dispatcher, the notices planner and clean-up.
+
+    The queues are always set up (requests enqueue into them); only `JOBS_ENABLED` processes
+    run the jobs and the dispatcher.
+    """
+    mail = mail_queue(
+        sessionmaker,
+        mailer_for(settings),
+        outbox_for(settings),
+        timedelta(seconds=settings.mail_retry_seconds),
+    )
+    sender = WebhookSender(
+        sessionmaker,
+        settings,
+        functools.partial(endpoint_disabled, mail, settings.public_base_url),
+    )
+    webhooks = webhook_queue(sender)
+    app.state.mail_queue, app.state.webhook_queue = mail, webhooks
+    app.state.job_runner = runner = JobRunner(sessionmaker, [mail, webhooks])
+    dispatcher = Poller("event-dispatcher", EventDispatcher(sessionmaker, webhooks).step, 0.25)
+    if settings.jobs_enabled:
+        dispatcher.start()
+        runner.poller.start()
+    retention = timedelta(days=settings.request_log_retention_days)
+    every = settings.notices_interval_seconds
+    tasks = [
+        asyncio.create_task(purge_forever(sessionmaker, retention), name="clean-up"),
+        asyncio.create_task(
+            repeat_forever(
+                lambda: plan_notices(sessionmaker, mail, settings.public_base_url),
+                every,
+                "notices",
+                first_after=every / 60,
+            ),
+            name="notices",
+        ),
+    ]
+    return _Background(dispatcher, runner, tasks, sender)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -71,12 +146,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.idempotency_cache = IdempotencyCache(redis, settings.redis_key_prefix)
         app.state.direct_reads = DirectReads.of(app, engine.dialect)
-        retention = timedelta(days=settings.request_log_retention_days)
-        clean_up = asyncio.create_task(purge_forever(sessionmaker, retention), name="clean-up")
+        app.state.readiness = Readiness(sessionmaker, redis)
+        background = _start_background(app, settings, sessionmaker)
         try:
             yield
         finally:
-            clean_up.cancel()
+            await background.stop()
             # Requests have drained by now (uvicorn waits for them): write what they logged.
             await app.state.request_log_writer.stop()
             await app.state.key_verifier.close()
@@ -94,8 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "metrics": settings.opentelemetry,
             "logs": settings.opentelemetry,
         },
-        # The document is completed in openapi.py; Swagger UI is served offline by
-        # swagger_ui.py instead of FastAPI's CDN-backed page.
+        # The document is completed in openapi.py (api_document.py serves it); Swagger UI
+        # is served offline by swagger_ui.py instead of FastAPI's CDN-backed page.
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
@@ -103,6 +178,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(v1_router)
+    app.include_router(wbsync_routes)
+    app.include_router(dashboard_router)
+    app.include_router(changelog_pages)
+    app.mount(
+        DASHBOARD_ASSETS_URL,
+        StaticFiles(directory=DASHBOARD_ASSETS),
+        name="dashboard-assets",
+    )
     install_openapi(app)
     install_swagger_ui(app)
     return app

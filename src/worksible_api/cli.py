@@ -23,11 +23,19 @@ from worksible_api.config import Settings, get_settings
 from worksible_api.db.repository import parse_id
 from worksible_api.db.session import commit, create_engine, create_sessionmaker
 from worksible_api.domains.api_keys.schemas import ApiKeyCreate, ApiKeyOut, ApiKeyWithSecret
-from worksible_api.domains.api_keys.service import OPERATOR_SCOPES, ApiKeyService
+from worksible_api.domains.api_keys.service import OPERATOR, ApiKeyService
+from worksible_api.domains.notices import repository as notice_records
+from worksible_api.domains.notices.delivery import mail_queue
+from worksible_api.domains.notices.service import plan_notices
 from worksible_api.domains.organizations import service as organizations
 from worksible_api.domains.organizations.schemas import CompanyOut
+from worksible_api.domains.users.schemas import Role, UserCreate, UserWithInvite
+from worksible_api.domains.users.service import UserService
 from worksible_api.errors import ApiError, NotFound
+from worksible_api.jobs import JobRunner
+from worksible_api.kit.fields import acting_in
 from worksible_api.kit.time import utc_now
+from worksible_api.mail import mailer_for, outbox_for
 from worksible_api.models import ApiKey, Organization
 from worksible_api.models.organization import Plan
 from worksible_api.servers import ServerUrls, resolve_server_urls
@@ -106,6 +114,8 @@ async def _organization(session: AsyncSession, raw_id: str) -> Organization:
     organization = await session.get(Organization, organization_id) if organization_id else None
     if organization is None:
         raise NotFound(f"No such organization: {raw_id}")
+    # The operator acts for this organization: what it prints is of its mode (API.md §17).
+    acting_in(livemode=organization.livemode)
     return organization
 
 
@@ -218,8 +228,20 @@ def keys() -> None:
 )
 @click.option("--expires-in-days", type=click.IntRange(1, 730), default=None)
 @click.option("--ip", "ips", multiple=True, help="Allowed CIDR (Enterprise); repeat for more.")
+@click.option("--billing-contact", default=None, help="Defaults to the org's billing email.")
+@click.option(
+    "--test",
+    is_flag=True,
+    help="A test key (wsk_test_…) of the organization's test twin, made if it has none.",
+)
 def keys_create(
-    org_id: str, name: str, scopes: str, expires_in_days: int | None, ips: tuple[str, ...]
+    org_id: str,
+    name: str,
+    scopes: str,
+    expires_in_days: int | None,
+    ips: tuple[str, ...],
+    billing_contact: str | None,
+    test: bool,
 ) -> None:
     """Create an API key and print it once."""
     expires_at = utc_now() + timedelta(days=expires_in_days) if expires_in_days else None
@@ -228,42 +250,98 @@ def keys_create(
         scopes=[scope.strip() for scope in scopes.split(",") if scope.strip()],
         expires_at=expires_at,
         ip_allowlist=list(ips),
+        billing_contact=billing_contact,
+        # Without --test, a key of the organization's own mode.
+        livemode=False if test else None,
     )
 
     async def action(operator: Operator, session: AsyncSession) -> dict[str, Any]:
         organization = await _organization(session, org_id)
-        service = ApiKeyService(
-            session, organization.id, operator.verifier, acting_scopes=OPERATOR_SCOPES
-        )
+        service = ApiKeyService(session, organization.id, operator.verifier, actor=OPERATOR)
         api_key, full_key = await service.create(data)
         return _key_json(api_key, full_key)
 
     _emit(_run(action))
 
 
+@cli.group()
+def users() -> None:
+    """People who sign in to the dashboard."""
+
+
+@users.command("create")
+@click.option("--org", "org_id", required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+def users_create(org_id: str, email: str, name: str, role: str) -> None:
+    """Invite a user and print them with their one-time invitation URL (valid 7 days)."""
+    data = UserCreate(email=email, name=name, role=Role(role))
+
+    async def action(operator: Operator, session: AsyncSession) -> dict[str, Any]:
+        organization = await _organization(session, org_id)
+        user, token = await UserService(session, organization.id).create(data)
+        invited = UserWithInvite.of(user, token, get_settings().public_base_url)
+        return invited.model_dump(mode="json")
+
+    _emit(_run(action))
+
+
+@cli.group()
+def notices() -> None:
+    """Deprecation and key-expiry notices."""
+
+
+@notices.command("run")
+def notices_run() -> None:
+    """Record the notices that are due now and mail them (the service does it hourly too)."""
+    urls = _servers()
+
+    async def main() -> dict[str, int]:
+        settings = get_settings()
+        async with _operator(settings, urls) as operator:
+            queue = mail_queue(
+                operator.sessionmaker,
+                mailer_for(settings),
+                outbox_for(settings),
+                timedelta(seconds=settings.mail_retry_seconds),
+            )
+            recorded = await plan_notices(operator.sessionmaker, queue, settings.public_base_url)
+            await JobRunner(operator.sessionmaker, [queue]).drain()
+            async with operator.sessionmaker() as session:
+                waiting = await notice_records.pending_count(session)
+        return {"recorded": recorded, "waiting": waiting}
+
+    _emit(asyncio.run(main()))
+
+
 @cli.command()
 def demo() -> None:
     """Create the demo organization (once) with sample data, and print a new key for it."""
-    from worksible_api.demo import seed_demo
+    from worksible_api.demo import demo_owner, seed_demo
 
     async def action(operator: Operator, session: AsyncSession) -> dict[str, Any]:
-        organization, created = await seed_demo(session)
-        service = ApiKeyService(
-            session, organization.id, operator.verifier, acting_scopes=OPERATOR_SCOPES
-        )
+        organization, created = await seed_demo(session, operator.verifier)
+        service = ApiKeyService(session, organization.id, operator.verifier, actor=OPERATOR)
         api_key, full_key = await service.create(ApiKeyCreate(name="Demo key", scopes=[ALL]))
+        email, password = await demo_owner(session, organization)
         return {
             "organization": _company_json(organization),
             "created": created,
             "key": _key_json(api_key, full_key),
+            "owner": {"email": email, "password": password},
         }
 
     urls = _servers()
     _migrate(urls.database_url)
     result = _run(action)
     _emit(result)
+    dashboard = get_settings().public_base_url.rstrip("/") + "/dashboard/"
+    owner = result["owner"]
     click.echo(f"\nDemo organization: {result['organization']['name']}", err=True)
-    click.echo(f"Demo API key (shown once): {result['key']['key']}\n", err=True)
+    click.echo(f"Demo API key (shown once): {result['key']['key']}", err=True)
+    click.echo(f"Dashboard: {dashboard}", err=True)
+    click.echo(f"  sign in as {owner['email']} with the password {owner['password']}\n", err=True)
 
 
 def _one_line(error: BaseException) -> str:

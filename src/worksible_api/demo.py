@@ -12,6 +12,7 @@ none of the row locks their routers take on rows loaded from a request's path.
 """
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
@@ -20,6 +21,10 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from worksible_api.auth.verifier import KeyVerifier
+from worksible_api.demo_traffic import Integration, seed_request_history
+from worksible_api.domains.api_keys.schemas import ApiKeyCreate
+from worksible_api.domains.api_keys.service import OPERATOR, ApiKeyService
 from worksible_api.domains.contracts.schemas import ContractCreate, ContractType
 from worksible_api.domains.contracts.service import ContractService
 from worksible_api.domains.freelancers.schemas import FreelancerCreate
@@ -36,6 +41,10 @@ from worksible_api.domains.projects.schemas import ProjectCreate
 from worksible_api.domains.projects.service import ProjectService
 from worksible_api.domains.timesheets.schemas import TimesheetCreate
 from worksible_api.domains.timesheets.service import TimesheetService
+from worksible_api.domains.users.repository import find_by_email
+from worksible_api.domains.users.schemas import Role, UserCreate
+from worksible_api.domains.users.service import UserService, set_password
+from worksible_api.kit.fields import acting_in
 from worksible_api.kit.time import utc_now
 from worksible_api.models import Contract, Freelancer, Invoice, Organization, Project, Timesheet
 from worksible_api.models.organization import Plan
@@ -229,7 +238,7 @@ class DemoSeeder:
             )
         )
         if finalize:
-            invoice = await self.invoices.finalize(invoice)
+            invoice, _lines = await self.invoices.finalize(invoice)
         return invoice
 
     async def _pay(self, invoice: Invoice, amount: int, method: PaymentMethod) -> None:
@@ -468,7 +477,7 @@ async def _lock_demo(session: AsyncSession) -> None:
         await asyncio.sleep(DEMO_LOCK_POLL_SECONDS)
 
 
-async def seed_demo(session: AsyncSession) -> tuple[Organization, bool]:
+async def seed_demo(session: AsyncSession, verifier: KeyVerifier) -> tuple[Organization, bool]:
     """The demo organization, created with its sample data the first time; True if created now."""
     await _lock_demo(session)
     existing = await find_demo_organization(session)
@@ -484,5 +493,52 @@ async def seed_demo(session: AsyncSession) -> tuple[Organization, bool]:
     )
     organization.metadata_ = dict(DEMO_MARKER)
     await session.flush()
+    # The sample data is live data: the events the services emit render it so.
+    acting_in(livemode=organization.livemode)
     await DemoSeeder(session, organization.id, utc_now().date()).seed()
+    await _seed_integrations(session, organization.id, verifier)
     return organization, True
+
+
+# The demo's integrations: keys with a few days of traffic behind them (demo_traffic.py).
+INTEGRATIONS = (
+    (
+        "Payroll sync",
+        ["timesheets:write", "invoices:write", "freelancers:read"],
+        "python-httpx/0.28",
+        "198.51.100.24",
+        6.0,
+    ),
+    (
+        "BI export",
+        ["company:read", "invoices:read", "projects:read"],
+        "PowerBI/2.131",
+        "203.0.113.80",
+        2.0,
+    ),
+)
+
+
+async def _seed_integrations(
+    session: AsyncSession, organization_id: UUID, verifier: KeyVerifier
+) -> None:
+    keys = ApiKeyService(session, organization_id, verifier, actor=OPERATOR)
+    integrations = []
+    for name, scopes, user_agent, ip, per_minute in INTEGRATIONS:
+        api_key, _ = await keys.create(ApiKeyCreate(name=name, scopes=scopes))
+        integrations.append(Integration(api_key.id, user_agent, ip, per_minute))
+    await seed_request_history(session, organization_id, integrations, utc_now())
+
+
+DEMO_OWNER_EMAIL = "owner@acme-robotics.example"
+
+
+async def demo_owner(session: AsyncSession, organization: Organization) -> tuple[str, str]:
+    """The demo owner's sign-in, with a new password each time: it is printed, never kept."""
+    password = secrets.token_urlsafe(12)
+    user = await find_by_email(session, DEMO_OWNER_EMAIL)
+    if user is None:
+        data = UserCreate(email=DEMO_OWNER_EMAIL, name="Demo Owner", role=Role.OWNER)
+        user, _ = await UserService(session, organization.id).create(data)
+    await set_password(session, user, password)
+    return DEMO_OWNER_EMAIL, password

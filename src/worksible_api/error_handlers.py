@@ -5,7 +5,6 @@ import functools
 import re
 from typing import Any
 
-import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,19 +17,11 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 
 from worksible_api import errors
-from worksible_api.db.rows import DRIVER_ERRORS
-from worksible_api.request_body import BodyProblem, body_problem
+from worksible_api.failures import backing_service_problem
+from worksible_api.request_body import body_problem, problem_error
 
 PROBLEM_TYPE_BASE = "https://docs.worksible.com/errors/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-
-# SQLSTATEs that mean "the database cannot serve this now", not "the request is wrong":
-# cancelled or timed out, lock not available, serialization failure, deadlock, and the
-# operator's side: shutting down, the database missing or its credentials refused.
-_UNAVAILABLE_SQLSTATES = ("57014", "55P03", "40001", "40P01", "3D000", "28000", "28P01")
-# Whole classes: connection exceptions, insufficient resources (too many connections, disk
-# full, out of memory), operator intervention (admin or crash shutdown, cannot connect now).
-_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57P")
 
 logger = structlog.get_logger(__name__)
 
@@ -57,76 +48,10 @@ def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-def _unavailable_sqlstate(sqlstate: object) -> bool:
-    return isinstance(sqlstate, str) and (
-        sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES) or sqlstate in _UNAVAILABLE_SQLSTATES
-    )
-
-
-def _database_unavailable() -> errors.ApiError:
-    return errors.ServiceUnavailable("The database is unavailable; retry shortly.")
-
-
-def infrastructure_error(exc: BaseException) -> errors.ApiError | None:
-    """Classifies failures of PostgreSQL or Redis; None when `exc` is not one of them."""
-    if isinstance(exc, sa_exc.IntegrityError):
-        return errors.Conflict("The request conflicts with the current state of a resource.")
-    if isinstance(exc, sa_exc.DataError):
-        return errors.ValidationFailed(
-            "A value in the request is out of range or malformed.",
-            errors=[{"loc": [], "msg": "Value rejected by the data store.", "type": "value_error"}],
-        )
-    if isinstance(exc, sa_exc.DBAPIError) and isinstance(
-        getattr(exc.orig, "__cause__", None), asyncpg.DataError
-    ):
-        # The driver refused to encode a parameter (e.g. a date out of its range): bad input.
-        return errors.ValidationFailed(
-            "A value in the request is out of range.",
-            errors=[{"loc": [], "msg": "Value out of range.", "type": "value_error"}],
-        )
-    if isinstance(exc, sa_exc.DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        unavailable = (
-            exc.connection_invalidated
-            or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
-            or _unavailable_sqlstate(sqlstate)
-        )
-        return _database_unavailable() if unavailable else None
-    if isinstance(exc, DRIVER_ERRORS):
-        # Raised by asyncpg itself, where a read bypasses SQLAlchemy (db/rows.py).
-        unavailable = isinstance(exc, asyncpg.InterfaceError) or _unavailable_sqlstate(
-            getattr(exc, "sqlstate", None)
-        )
-        return _database_unavailable() if unavailable else None
-    if isinstance(exc, sa_exc.TimeoutError | asyncio.TimeoutError | ConnectionError | OSError):
-        return errors.ServiceUnavailable("A backing service is unavailable; retry shortly.")
-    if isinstance(exc, RedisError):
-        return errors.ServiceUnavailable("The cache is unavailable; retry shortly.")
-    return None
-
-
-def backing_service_problem(exc: BaseException) -> errors.ApiError | None:
-    """The answer to a failure of PostgreSQL or Redis, logged; None for anything else."""
-    error = infrastructure_error(exc)
-    if error is not None:
-        logger.warning("backing_service_error", error=repr(exc), status=error.status)
-    return error
-
-
 def _validation_problem(request: Request, exc: RequestValidationError) -> errors.ApiError:
     problem = body_problem(request)
-    if problem is BodyProblem.TOO_LARGE:
-        return errors.PayloadTooLarge("The request body is larger than 1 MiB.")
-    if problem is BodyProblem.NOT_JSON_MEDIA_TYPE:
-        return errors.UnsupportedMediaType("Send the request body as application/json.")
-    if problem is BodyProblem.MALFORMED:
-        return errors.InvalidJson("The request body is not valid JSON (UTF-8, no NaN or Infinity).")
-    if problem is BodyProblem.EMPTY:
-        return errors.InvalidJson("The request body is empty; send a JSON object.")
-    if problem is BodyProblem.BAD_STRING:
-        return errors.ValidationFailed.for_field(
-            ["body"], "Strings must be valid Unicode without NUL characters.", "string_invalid"
-        )
+    if problem is not None:
+        return problem_error(problem)
     details = [
         {
             "loc": list(err.get("loc", ())),

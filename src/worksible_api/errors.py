@@ -79,6 +79,10 @@ class Conflict(ApiError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class RequestTimeout(ApiError):
+    status, code, title = 408, "request_timeout", "Request timeout"
+
+
 class Gone(ApiError):
     status, code, title = 410, "gone", "Gone"
 
@@ -117,6 +121,16 @@ class ServiceUnavailable(ApiError):
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class OutcomeUnknown(ServiceUnavailable):
+    """The database stopped answering after COMMIT was sent: the truth is "maybe"."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database stopped answering while this change was being committed, so it may "
+            "or may not have been saved. Retry with the same Idempotency-Key to get its answer."
+        )
 
 
 # Domain rules (API.md §9, §13).
@@ -179,6 +193,29 @@ class WbsTooDeep(ApiError):
 
 class WbsInUse(ApiError):
     status, code, title = 409, "wbs_in_use", "WBS element in use"
+
+
+class Forbidden(ApiError):
+    """The dashboard: the signed-in user's role does not allow the action."""
+
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class CsrfFailed(ApiError):
+    """The dashboard: a form or htmx request without this session's anti-forgery token."""
+
+    status, code, title = 403, "csrf_failed", "Request not trusted"
+
+
+class LastOwner(ApiError):
+    status, code, title = 409, "last_owner", "Last owner"
+
+
+class LivemodeRequired(ApiError):
+    """Test mode (API.md §17): what is not test data, such as dashboard users, is managed
+    with live keys only."""
+
+    status, code, title = 403, "livemode_required", "Live mode required"
 
 
 # Kiosks and booking to the WBS (API.md §10, §13).

@@ -12,14 +12,19 @@ is derived here from what each route already declares, never listed per operatio
 - headers: `X-Request-Id` everywhere, `X-RateLimit-*` under a key, `Retry-After`,
   `Idempotent-Replayed` on writes, deprecation headers from `deprecations.py`;
 - examples: built from the schemas (field examples first, then the field names this API
-  uses everywhere), with a few hand-written ones for the key requests.
+  uses everywhere), with a few hand-written ones for the key requests;
+- WBSync paths (wbsync.py): each one an operation of its own tag and operationId with its
+  /v1 twin's parameters, body and responses, all shared components, so the document does
+  not describe the same operation twice.
 
 Only what no route can say about itself is data here: tag descriptions, the domain error codes
 of each operation, and those hand-written examples.
 """
 
 import copy
+import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,14 +38,23 @@ from fastapi.security.base import SecurityBase
 from worksible_api import errors
 from worksible_api.deprecations import DEPRECATIONS, Deprecation
 from worksible_api.error_handlers import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from worksible_api.guards import walk_dependants
 from worksible_api.idempotency.service import WRITE_METHODS
+from worksible_api.kit.json_schema import NAMED_SCHEMA_KEY, NAMED_SCHEMAS
+from worksible_api.version import API_VERSION
+from worksible_api.wbsync import TAG as WBSYNC_TAG
 
-__all__ = ["build_openapi", "install_openapi", "problem_responses"]
+__all__ = ["build_openapi", "problem_responses"]
 
-API_VERSION = "1.0.1"
 JSON = "application/json"
 SCHEMAS_REF = "#/components/schemas/"
 HEADERS_REF = "#/components/headers/"
+RESPONSES_REF = "#/components/responses/"
+PARAMETERS_REF = "#/components/parameters/"
+EXAMPLES_REF = "#/components/examples/"
+# A reference cannot say whether a header is `required`, so each header is two components:
+# as an answer always carries it (its own name), and as it may (this name).
+OPTIONAL_HEADER = "{}.optional"
 KIOSK_SECRET_HEADER = "X-Kiosk-Secret"
 ERROR_CODES_KEY = "x-error-codes"
 
@@ -51,7 +65,8 @@ JSON over HTTPS under `/v1`; clients must ignore fields they do not know, since 
 ## Authentication
 Send an API key as `Authorization: Bearer wsk_live_<key_id>_<secret>` (scheme `ApiKey`). Keys
 belong to one organization and see only its objects; another organization's object answers
-404 as if it did not exist. Each operation names the scope it needs (`x-required-scope`):
+404 as if it did not exist. Test keys (`wsk_test_…`) see only the organization's test data,
+and every object says which it is in `livemode`. Each operation names the scope it needs (`x-required-scope`):
 `<resource>:read` or `<resource>:write` (write implies read), or `*`. API access needs the
 professional, global, enterprise or aor plan. Time-clock kiosks post clock events with
 `X-Kiosk-Secret` (scheme `KioskSecret`) instead of a key. See `docs/authentication.md`.
@@ -59,7 +74,11 @@ professional, global, enterprise or aor plan. Time-clock kiosks post clock event
 ## Pagination
 Collections take `page` (from 1) and `page_size` (default 50, at most 200) and answer
 `{"count", "next", "previous", "results"}`; `next` and `previous` keep your filters. Order is
-newest first and stable across pages. Every collection filters on `created_gte`/`created_lt`.
+newest first and stable across pages. Every collection filters on `created_gte`/`created_lt`
+and `updated_gte`/`updated_lt`. For incremental sync, `order=updated_at` lists the oldest
+change first (ties by id) and chains the pages by a cursor (`after`, in `next`), so rows that
+change while you read are never skipped. Freelancers, projects, contracts, cost codes and WBS
+elements take your own `external_id` and filter on it. See `docs/sync.md`.
 
 ## Idempotency
 Every `POST`, `PATCH` and `DELETE` takes an `Idempotency-Key` header (1 to 255 printable ASCII
@@ -109,7 +128,19 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("Clock events", "Clock-ins and clock-outs from kiosks, paired into timesheet entries."),
     ("API keys", "Keys, their scopes, expiry and IP allowlists; rotate and revoke."),
     ("Request logs", "Every request made with your keys, for 30 days."),
+    ("Users", "The people who sign in to the dashboard, their roles and invitations."),
+    ("Events", "Every change of state, kept 30 days; the payload of webhook deliveries."),
+    (
+        "Webhooks",
+        "Endpoints that receive events, signed as Standard Webhooks, and their deliveries.",
+    ),
     ("Health", "Liveness and readiness for load balancers; no authentication."),
+    (
+        WBSYNC_TAG,
+        "The operations of clients written for WBSync, at `/api/v1/…/` with a trailing slash: "
+        "each the same operation as its `/v1` twin (named in its description), with the same "
+        "scope, rules and answers. Without the trailing slash: 308 to it. See `docs/wbsync.md`.",
+    ),
 )
 
 # Codes the contract names whose error classes are not in errors.py (yet): status and title.
@@ -131,7 +162,8 @@ BEARER_FORBIDDEN_CODES = ("insufficient_scope", "plan_not_eligible", "ip_not_all
 
 # Domain rule codes each operation can answer (API.md §9, §13), by method and path with the
 # parameter names blanked. Routes may declare more with `responses=problem_responses(...)`.
-# DELETE archives or revokes and is idempotent (docs/decisions.md): it has no rule codes.
+# DELETE archives or revokes and is idempotent (docs/decisions.md): it has rule codes only
+# where a rule forbids it (a WBS element in use, the last owner).
 DOMAIN_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/freelancers"): ("conflict",),
     ("PATCH", "/v1/freelancers/{}"): ("conflict",),
@@ -175,11 +207,19 @@ DOMAIN_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/projects/{}/wbs"): ("invalid_state", "conflict", "wbs_too_deep"),
     ("PATCH", "/v1/projects/{}/wbs/{}"): ("conflict", "wbs_cycle", "wbs_too_deep"),
     ("DELETE", "/v1/projects/{}/wbs/{}"): ("wbs_in_use",),
+    ("POST", "/v1/users"): ("conflict", "livemode_required"),
+    ("PATCH", "/v1/users/{}"): ("last_owner",),
+    ("DELETE", "/v1/users/{}"): ("last_owner",),
 }
 
 # What `detail` says in the example of each code; other codes show their title.
 SAMPLE_DETAILS: dict[str, str] = {
-    "invalid_json": "The request body is not valid JSON (UTF-8, no NaN or Infinity).",
+    "invalid_json": (
+        "The request body is not valid JSON (UTF-8, no NaN or Infinity, at most 64 levels deep)."
+    ),
+    "request_timeout": (
+        "No part of the request body arrived for 30 seconds; the request changed nothing."
+    ),
     "missing_api_key": "Send your API key as `Authorization: Bearer wsk_live_…`.",
     "invalid_api_key": "The API key is not valid.",
     "api_key_expired": "The API key has expired; create a new one.",
@@ -206,6 +246,8 @@ SAMPLE_DETAILS: dict[str, str] = {
     "timesheet_day_limit": "The freelancer would have more than 1440 minutes on 2026-11-22.",
     "amount_exceeds_due": "The payment of EUR 500.00 exceeds the EUR 250.00 due.",
     "insufficient_balance": "The freelancer has EUR 120.00 available in EUR.",
+    "last_owner": "Cannot demote ada.lovelace@example.com: the organization's last active owner.",
+    "livemode_required": "Users sign in to live data: invite them with a live key.",
 }
 # Members some codes add to the problem document.
 SAMPLE_EXTRAS: dict[str, dict[str, Any]] = {
@@ -251,6 +293,8 @@ FIELD_EXAMPLES: dict[str, Any] = {
     "ip": "203.0.113.7",
     "last_used_ip": "203.0.113.7",
     "user_agent": "payroll-sync/2.3",
+    # Examples show live data, as their `wsk_live_` keys do.
+    "livemode": True,
     "prefix": "wsk_live_k7Qm2xPz",
     "key": "wsk_live_k7Qm2xPz_3vX9cYb0LqR8sT1uW4eZ6nH2jK5mA7dF",
     "scopes": ["freelancers:read", "timesheets:write"],
@@ -356,6 +400,7 @@ RESPONSE_EXAMPLES: dict[tuple[str, str], Any] = {
     ("GET", "/healthz"): {"status": "ok"},
     ("GET", "/v1/freelancers/{}/balance"): {
         "object": "balance",
+        "livemode": True,
         "freelancer_id": _ID,
         "balances": [
             {"currency": "EUR", "paid_in": 52000, "paid_out": 20000, "available": 32000},
@@ -509,10 +554,14 @@ DEPRECATION_HEADERS = ("Deprecation", "Sunset", "Link")
 
 
 def _header_ref(name: str, *, required: bool) -> dict[str, Any]:
-    # A $ref cannot carry siblings in a Header Object, so required headers are inlined.
-    if not required:
-        return {"$ref": HEADERS_REF + name}
-    return {**HEADERS[name], "required": True}
+    return {"$ref": HEADERS_REF + (name if required else OPTIONAL_HEADER.format(name))}
+
+
+def _header_components() -> dict[str, Any]:
+    """Each header as an answer always carries it, and as it may (unused ones are dropped)."""
+    required = {name: {**header, "required": True} for name, header in HEADERS.items()}
+    optional = {OPTIONAL_HEADER.format(name): header for name, header in HEADERS.items()}
+    return copy.deepcopy({**required, **optional})
 
 
 # Route facts ------------------------------------------------------------------------------
@@ -541,13 +590,6 @@ class Operation:
 def normalize_path(path: str) -> str:
     """`/v1/projects/{project_id}/wbs/{id}` → `/v1/projects/{}/wbs/{}`: tables ignore names."""
     return re.sub(r"\{[^}]*\}", "{}", path)
-
-
-def walk_dependants(dependant: Dependant) -> Iterator[Dependant]:
-    """A route's dependency tree, the route itself first."""
-    yield dependant
-    for sub in dependant.dependencies:
-        yield from walk_dependants(sub)
 
 
 def _operations(app: FastAPI) -> Iterator[Operation]:
@@ -589,16 +631,22 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.update(_problem_schemas())
-    components["headers"] = copy.deepcopy(HEADERS)
+    _name_marked_schemas(document)
+    components["headers"] = _header_components()
     security_schemes = components.setdefault("securitySchemes", {})
     _ensure_kiosk_scheme(security_schemes)
 
     catalogue = error_catalogue()
     deprecations = {(item.method, item.path): item for item in DEPRECATIONS}
     used_ids: set[str] = set()
+    aliases: list[tuple[dict[str, Any], Operation, str]] = []
     for operation in _operations(app):
         spec = document["paths"].get(operation.path, {}).get(operation.method.lower())
         if spec is None:
+            continue
+        alias_of = getattr(operation.route, "alias_of", None)
+        if alias_of is not None:
+            aliases.append((spec, operation, alias_of))  # once its twin is complete
             continue
         _set_operation_id(spec, operation, used_ids)
         _set_security(spec, operation, security_schemes)
@@ -607,8 +655,16 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             _mark_deprecated(spec, deprecation)
         _set_responses(spec, operation, security_schemes, catalogue, deprecation)
         _set_examples(spec, operation, schemas)
+    for spec, operation, alias_of in aliases:
+        _set_alias(spec, operation, alias_of, document["paths"], used_ids)
 
+    _share_responses(document)
+    _share_parameters(document)
+    _drop_property_titles(document["components"]["schemas"])
+    document["paths"] = _collapse_nullable(document["paths"])
+    document["components"] = _collapse_nullable(document["components"])
     _drop_unused_schemas(document)
+    _drop_unused_headers(document)
     used_tags = {
         tag
         for ops in document["paths"].values()
@@ -622,17 +678,6 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         if name in used_tags
     ] + [{"name": name} for name in sorted(used_tags - set(known))]
     return document
-
-
-def install_openapi(app: FastAPI) -> None:
-    """Serves the completed document at `app.openapi_url`, built once."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = build_openapi(app)
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _ensure_kiosk_scheme(security_schemes: dict[str, Any]) -> None:
@@ -663,6 +708,44 @@ def _set_operation_id(spec: dict[str, Any], operation: Operation, used: set[str]
     if name not in used:
         spec["operationId"] = name
     used.add(spec["operationId"])
+
+
+def _set_alias(
+    spec: dict[str, Any],
+    operation: Operation,
+    alias_of: str,
+    paths: Mapping[str, Any],
+    used: set[str],
+) -> None:
+    """An operation answered again at another path: its own tag, operationId and summary,
+    and its twin's parameters, body and responses (each error response too, as API.md §9
+    asks of every operation), which are shared components: the alias adds references."""
+    method = operation.method.lower()
+    twin = paths[alias_of][method]
+    operation_id = f"wbsync_{twin['operationId']}"
+    if operation_id in used:
+        raise ValueError(f"two WBSync operations would be {operation_id}")
+    used.add(operation_id)
+    compact: dict[str, Any] = {
+        "tags": spec.get("tags", []),
+        "summary": f"{twin.get('summary', operation.route.name)} (WBSync)",
+        "description": "\n\n".join(
+            filter(
+                None,
+                [
+                    f"`{operation.method} {alias_of}` at its WBSync path: the same "
+                    "operation, scope, rules and answers.",
+                    twin.get("description"),
+                ],
+            )
+        ),
+        "operationId": operation_id,
+    }
+    for key in ("parameters", "requestBody", "responses", "security", "x-required-scope"):
+        if key in twin:
+            compact[key] = copy.deepcopy(twin[key])
+    spec.clear()
+    spec.update(compact)
 
 
 def _header_schemes(security_schemes: Mapping[str, Any]) -> dict[str, str]:
@@ -758,9 +841,14 @@ def _error_codes(
         add("gone")
     if any(p.get("in") == "path" for p in parameters):
         add("not_found")
-    if has_body:
-        add("invalid_json", "payload_too_large", "unsupported_media_type")
-    if has_body or any(p.get("in") in ("query", "header", "path") for p in parameters):
+    # A write checks its body even when it takes none: that one must be absent or {}.
+    if has_body or operation.is_write:
+        add("invalid_json", "request_timeout", "payload_too_large", "unsupported_media_type")
+    if (
+        has_body
+        or operation.is_write
+        or any(p.get("in") in ("query", "header", "path") for p in parameters)
+    ):
         add("validation_error")
     for code in DOMAIN_ERRORS.get(operation.key, ()):
         add(code)
@@ -804,7 +892,9 @@ def _set_responses(
             headers["Retry-After"] = _header_ref("Retry-After", required=False)
         if status == "401" and under_key:
             headers["WWW-Authenticate"] = _header_ref("WWW-Authenticate", required=False)
-        if schemes:
+        # Every answer under a key carries the bucket's headers (the document's description
+        # says so once); an error declares them where they matter, on the 429.
+        if schemes and status == "429":
             headers.update({name: _header_ref(name, required=False) for name in RATE_LIMIT_HEADERS})
         if deprecation is not None:
             headers.update(
@@ -858,6 +948,7 @@ _STATUS_TEXT = {
     "410": "Gone",
     "413": "Payload too large",
     "415": "Unsupported media type",
+    "408": "Request timeout",
     "422": "Unprocessable content",
     "429": "Too many requests",
     "500": "Internal error",
@@ -868,7 +959,7 @@ _STATUS_TEXT = {
 # Examples ---------------------------------------------------------------------------------
 
 
-def _set_examples(spec: dict[str, Any], operation: Operation, schemas: Mapping[str, Any]) -> None:
+def _set_examples(spec: dict[str, Any], operation: Operation, schemas: dict[str, Any]) -> None:
     body = spec.get("requestBody", {}).get("content", {}).get(JSON)
     if body is not None and "example" not in body and "examples" not in body:
         example = REQUEST_EXAMPLES.get(operation.key)
@@ -880,11 +971,34 @@ def _set_examples(spec: dict[str, Any], operation: Operation, schemas: Mapping[s
         media = response.get("content", {}).get(JSON)
         if not status.startswith("2") or media is None or "example" in media:
             continue
-        example = RESPONSE_EXAMPLES.get(operation.key)
-        if example is None:
-            example = ExampleBuilder(schemas, request=False).build(media.get("schema", {}))
-        if example is not None:
-            media["example"] = example
+        _set_response_example(media, RESPONSE_EXAMPLES.get(operation.key), schemas)
+
+
+def _set_response_example(
+    media: dict[str, Any], hand_written: Any, schemas: dict[str, Any]
+) -> None:
+    """A generated example goes on the answer's schema component, shown once for every
+    operation that answers it; a hand-written one is the operation's own."""
+    if hand_written is not None:
+        media["example"] = hand_written
+        return
+    schema = media.get("schema", {})
+    name = str(schema.get("$ref", "")).removeprefix(SCHEMAS_REF)
+    component = schemas.get(name) if name else None
+    if component is not None and ("examples" in component or _is_page(component)):
+        return  # a page shows its items' example
+    example = ExampleBuilder(schemas, request=False).build(schema)
+    if example is None:
+        return
+    if component is not None:
+        component["examples"] = [example]
+    else:
+        media["example"] = example
+
+
+def _is_page(schema: Mapping[str, Any]) -> bool:
+    results = schema.get("properties", {}).get("results", {})
+    return "$ref" in results.get("items", {})
 
 
 class _NoExample(Exception):
@@ -1051,6 +1165,144 @@ def _fits(value: Any, schema: Mapping[str, Any]) -> bool:
     return not kinds or any(_JSON_TYPES[kind](value) for kind in kinds if kind in _JSON_TYPES)
 
 
+# Sharing ----------------------------------------------------------------------------------
+
+
+def _name_marked_schemas(document: dict[str, Any]) -> None:
+    """Every schema a type marked with its name becomes a `$ref` to that one component; a
+    field that says more than the type (its own description) keeps it beside the `$ref`."""
+
+    def replace(node: Any) -> Any:
+        if isinstance(node, list):
+            return [replace(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        name = node.get(NAMED_SCHEMA_KEY)
+        if name is None:
+            return {key: replace(value) for key, value in node.items()}
+        named = NAMED_SCHEMAS[name]
+        reference: dict[str, Any] = {"$ref": SCHEMAS_REF + name}
+        if node.get("description", named["description"]) != named["description"]:
+            reference["description"] = node["description"]
+        return reference
+
+    document["paths"] = replace(document["paths"])
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        schemas[name] = replace(schema)
+    schemas.update(copy.deepcopy(NAMED_SCHEMAS))
+
+
+def _share_responses(document: dict[str, Any]) -> None:
+    """Moves what operations repeat into components: each error code's example, and each
+    distinct response, referenced from the operations. Inlined, they were most of a
+    megabyte; shared, a client reads each once.
+
+    A response is named after what it answers: its schema (`FreelancerOut`) or its status
+    (`404`); the most used form of a name keeps it, the others are numbered in order of use
+    (`409.2`, …), so names stay short and stable.
+    """
+    components = document["components"]
+    examples: dict[str, Any] = components.setdefault("examples", {})
+    found: list[tuple[dict[str, Any], str]] = []
+    for item in document["paths"].values():
+        for spec in item.values():
+            for status, response in spec.get("responses", {}).items():
+                if "$ref" in response:
+                    continue  # shared already
+                problem = response.get("content", {}).get(PROBLEM_MEDIA_TYPE)
+                for code, example in (problem or {}).get("examples", {}).items():
+                    examples.setdefault(code, example)
+                    problem["examples"][code] = {"$ref": EXAMPLES_REF + code}
+                found.append((spec["responses"], status))
+    bodies = [
+        (json.dumps(responses[status], sort_keys=True), status) for responses, status in found
+    ]
+    base_names = {body: _response_name(status, json.loads(body)) for body, status in bodies}
+    names = _names_by_use(Counter(body for body, _ in bodies), base_names.__getitem__)
+    shared: dict[str, Any] = components.get("responses", {})
+    for (responses, status), (body, _) in zip(found, bodies, strict=True):
+        shared.setdefault(names[body], responses[status])
+        responses[status] = {"$ref": RESPONSES_REF + names[body]}
+    components["responses"] = dict(sorted(shared.items()))
+
+
+def _names_by_use(uses: Counter[str], base_of: Callable[[str], str]) -> dict[str, str]:
+    """A component name for each distinct body: the most used body of a base name keeps it,
+    the others are numbered in order of use (`409.2`, `page_size.2`)."""
+    names: dict[str, str] = {}
+    taken: Counter[str] = Counter()
+    for body, _ in sorted(uses.items(), key=lambda item: -item[1]):
+        base = base_of(body)
+        taken[base] += 1
+        names[body] = base if taken[base] == 1 else f"{base}.{taken[base]}"
+    return names
+
+
+def _response_name(status: str, response: Mapping[str, Any]) -> str:
+    """A success after its schema; an error after its status, which its description spells
+    out (the names are only ever read in `$ref`s, some thousand of them)."""
+    schema = response.get("content", {}).get(JSON, {}).get("schema", {})
+    if "$ref" in schema:
+        return str(schema["$ref"]).removeprefix(SCHEMAS_REF)
+    return status
+
+
+def _share_parameters(document: dict[str, Any]) -> None:
+    """Parameters that several operations take alike (paging, dates, path ids) become
+    components, named after the parameter (`page_size`; variants `page_size2`, …)."""
+    lists = [
+        spec["parameters"]
+        for item in document["paths"].values()
+        for spec in item.values()
+        if spec.get("parameters")
+    ]
+    for parameters in lists:
+        for parameter in parameters:
+            schema = parameter.get("schema", {})
+            schema.pop("title", None)
+            if schema.get("description") == parameter.get("description"):
+                schema.pop("description", None)
+    uses = Counter(json.dumps(p, sort_keys=True) for parameters in lists for p in parameters)
+    repeated = Counter({body: count for body, count in uses.items() if count >= 2})
+    names = _names_by_use(repeated, lambda body: json.loads(body)["name"].replace("-", "_"))
+    shared: dict[str, Any] = {}
+    for parameters in lists:
+        for index, parameter in enumerate(parameters):
+            name = names.get(json.dumps(parameter, sort_keys=True))
+            if name is not None:
+                shared.setdefault(name, parameter)
+                parameters[index] = {"$ref": PARAMETERS_REF + name}
+    document["components"]["parameters"] = dict(sorted(shared.items()))
+
+
+def _drop_property_titles(schemas: dict[str, Any]) -> None:
+    """Pydantic titles every property after its name ("First Name"): noise for readers and
+    tools, who have the name itself."""
+    for schema in schemas.values():
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+
+
+def _collapse_nullable(node: Any) -> Any:
+    """`anyOf: [{type: string, …}, {type: null}]`, pydantic's optional field, is written the
+    JSON Schema 2020-12 way: `type: [string, null]`. Enums and references keep the `anyOf`
+    (an enum would have to list null too)."""
+    if isinstance(node, list):
+        return [_collapse_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _collapse_nullable(value) for key, value in node.items()}
+    options = node.get("anyOf")
+    if not isinstance(options, list) or len(options) != 2 or options[1] != {"type": "null"}:
+        return node
+    first = options[0]
+    if not isinstance(first.get("type"), str) or {"enum", "const", "$ref"} & first.keys():
+        return node
+    rest = {key: value for key, value in node.items() if key != "anyOf"}
+    return {**first, **rest, "type": [first["type"], "null"]}
+
+
 # Tidying ----------------------------------------------------------------------------------
 
 
@@ -1066,6 +1318,12 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
+def _drop_unused_headers(document: dict[str, Any]) -> None:
+    headers: dict[str, Any] = document["components"]["headers"]
+    used = {ref.removeprefix(HEADERS_REF) for ref in _refs(document) if ref.startswith(HEADERS_REF)}
+    document["components"]["headers"] = {k: v for k, v in headers.items() if k in used}
+
+
 def _drop_unused_schemas(document: dict[str, Any]) -> None:
     """FastAPI's own 422 schemas are replaced by `Problem`: drop what nothing refers to."""
     schemas: dict[str, Any] = document["components"]["schemas"]
@@ -1073,6 +1331,7 @@ def _drop_unused_schemas(document: dict[str, Any]) -> None:
         if name not in schemas:
             continue
         rest = {k: v for k, v in document.items() if k != "components"}
+        components = {k: v for k, v in document["components"].items() if k != "schemas"}
         others = {k: v for k, v in schemas.items() if k != name}
-        if SCHEMAS_REF + name not in set(_refs([rest, others])):
+        if SCHEMAS_REF + name not in set(_refs([rest, components, others])):
             del schemas[name]

@@ -1,19 +1,28 @@
-"""Strict request-body reading (API.md §12).
+"""Reading a write's body (API.md §12): at most 1 MiB, strictly JSON, on the client's time.
 
-FastAPI reads and parses the body before it solves dependencies, so a malformed body would be
-answered before authentication. `ApiRequest` never raises while reading: it records what is
-wrong with the body and hands FastAPI a value no model accepts. Authentication and scope
-checks then run first (API.md §1 order), and the validation handler turns the recorded
-problem into 400, 413, 415 or 422.
+The route class (pipeline/route.py) reads the body only once the caller's credentials and scope
+have passed, and outside the request's deadline: a slow upload is the client's time, not a
+fault of ours. A client that sends nothing for `IDLE_SECONDS` mid-body is answered 408.
+
+What is wrong with a body is recorded, not raised, so the checks keep the order of API.md §1
+(the objects the path names, 404, come before the body): FastAPI's validation of a body
+parameter reports the problem (error_handlers.py), and for a route that takes no body the
+idempotency guard does (`no_body_error`), before anything runs.
 """
 
+import asyncio
 import json
 from enum import Enum
 from typing import Any
 
-from starlette.requests import Request
+from pydantic_core import from_json
+from starlette.requests import ClientDisconnect, Request
+
+from worksible_api import errors
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+IDLE_SECONDS = 30.0
 
 
 class BodyProblem(Enum):
@@ -27,11 +36,31 @@ class BodyProblem(Enum):
 # Fails validation against every body model, so FastAPI reports an error after dependencies.
 _UNUSABLE_BODY = object()
 _STATE_KEY = "body_problem"
+# The one way JSON text can carry NUL, which PostgreSQL text cannot store.
+_ESCAPED_NUL = b"\\u0000"
 
 
 def body_problem(request: Request) -> BodyProblem | None:
     problem = request.scope.get("state", {}).get(_STATE_KEY)
     return problem if isinstance(problem, BodyProblem) else None
+
+
+def problem_error(problem: BodyProblem) -> errors.ApiError:
+    """The answer to a body with `problem`."""
+    if problem is BodyProblem.TOO_LARGE:
+        return errors.PayloadTooLarge("The request body is larger than 1 MiB.")
+    if problem is BodyProblem.NOT_JSON_MEDIA_TYPE:
+        return errors.UnsupportedMediaType("Send the request body as application/json.")
+    if problem is BodyProblem.MALFORMED:
+        return errors.InvalidJson(
+            f"The request body is not valid JSON (UTF-8, no NaN or Infinity, "
+            f"at most {MAX_DEPTH} levels deep)."
+        )
+    if problem is BodyProblem.EMPTY:
+        return errors.InvalidJson("The request body is empty; send a JSON object.")
+    return errors.ValidationFailed.for_field(
+        ["body"], "Strings must be valid Unicode without NUL characters.", "string_invalid"
+    )
 
 
 def _is_json_media_type(content_type: str | None) -> bool:
@@ -43,24 +72,54 @@ def _is_json_media_type(content_type: str | None) -> bool:
     )
 
 
+def _too_deep(value: Any) -> bool:
+    """Nesting beyond MAX_DEPTH, found without recursion (a deep body must not cost a 500)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _has_unstorable_string(value: Any) -> bool:
-    """True for NUL characters or lone surrogates, which PostgreSQL text cannot hold."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
+def _has_lone_surrogate(raw: bytes) -> bool:
+    """Whether text the fast parser refused is JSON after all, with a lone surrogate escape.
+
+    JSON's grammar allows `"\\ud800"`, which no UTF-8 text (so no PostgreSQL column) can hold:
+    such a string is a value the service cannot store (422), not malformed text (400).
+    """
+    if b"\\u" not in raw:
         return False
-    if isinstance(value, dict):
-        return any(_has_unstorable_string(k) or _has_unstorable_string(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_unstorable_string(item) for item in value)
+    try:
+        parsed = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return False
+    return not _too_deep(parsed)
+
+
+def _has_nul(value: Any) -> bool:
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
@@ -73,6 +132,20 @@ class ApiRequest(Request):
             self._body = await self._read_limited()
         return self._body
 
+    async def _receive_chunk(self) -> tuple[bytes, bool]:
+        """The next chunk of the body and whether more follows; 408 after IDLE_SECONDS."""
+        try:
+            async with asyncio.timeout(IDLE_SECONDS):
+                message = await self._receive()
+        except TimeoutError:
+            raise errors.RequestTimeout(
+                f"No part of the request body arrived for {IDLE_SECONDS:.0f} seconds; "
+                "the request changed nothing."
+            ) from None
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        return message.get("body", b""), message.get("more_body", False)
+
     async def _read_limited(self) -> bytes:
         declared = self.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -80,7 +153,9 @@ class ApiRequest(Request):
             return b""
         chunks: list[bytes] = []
         size = 0
-        async for chunk in self.stream():
+        more = True
+        while more:
+            chunk, more = await self._receive_chunk()
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 self._flag(BodyProblem.TOO_LARGE)
@@ -100,13 +175,34 @@ class ApiRequest(Request):
 
     def _parse(self, raw: bytes) -> Any:
         try:
-            text = raw.decode("utf-8")
-            parsed = json.loads(text, parse_constant=_reject_constant)
-        except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
+            parsed = from_json(raw, allow_inf_nan=False)
+        except ValueError:  # also invalid UTF-8 and nesting past 200 levels
+            self._flag(
+                BodyProblem.BAD_STRING if _has_lone_surrogate(raw) else BodyProblem.MALFORMED
+            )
+            return _UNUSABLE_BODY
+        # Only a body with more openings than MAX_DEPTH can be nested deeper than it.
+        if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _too_deep(parsed):
             self._flag(BodyProblem.MALFORMED)
             return _UNUSABLE_BODY
-        # Escapes are the only way JSON text can carry NUL or a lone surrogate.
-        if "\\u" in text and _has_unstorable_string(parsed):
+        if _ESCAPED_NUL in raw and _has_nul(parsed):
             self._flag(BodyProblem.BAD_STRING)
             return _UNUSABLE_BODY
         return parsed
+
+    async def no_body_error(self) -> errors.ApiError | None:
+        """For a route that takes no body: None for an empty body or `{}`, else its error."""
+        raw = await self.body()
+        if not raw:
+            return None
+        problem = body_problem(self)
+        if problem is None:
+            await self.json()
+            problem = body_problem(self)
+        if problem is not None:
+            return problem_error(problem)
+        if self._json != {}:
+            return errors.ValidationFailed.for_field(
+                ["body"], "This operation takes no body: send none, or {}."
+            )
+        return None

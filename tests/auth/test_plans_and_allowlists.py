@@ -15,7 +15,7 @@ from tests.factories.tenants import Tenant, create_tenant
 from worksible_api.app import create_app
 from worksible_api.config import Settings
 from worksible_api.domains.api_keys.schemas import ApiKeyCreate
-from worksible_api.domains.api_keys.service import OPERATOR_SCOPES, ApiKeyService
+from worksible_api.domains.api_keys.service import OPERATOR, ApiKeyService
 from worksible_api.errors import PlanNotEligible
 from worksible_api.models.organization import Plan
 
@@ -28,7 +28,7 @@ class TestPlanGating:
         organization = await create_organization(app, plan=plan)
         async with app.state.sessionmaker() as session:
             service = ApiKeyService(
-                session, organization.id, app.state.key_verifier, acting_scopes=OPERATOR_SCOPES
+                session, organization.id, app.state.key_verifier, actor=OPERATOR
             )
             with pytest.raises(PlanNotEligible):
                 await service.create(ApiKeyCreate())

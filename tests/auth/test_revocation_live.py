@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from tests.factories.api_keys import bearer, create_api_key
 from tests.factories.tenants import Tenant
-from tests.fixtures.live_server import live_server
+from tests.fixtures.live_server import serving
 
 from worksible_api.config import Settings
 
@@ -18,12 +18,8 @@ ROUNDS = 40
 
 @pytest.fixture(scope="module")
 def server(settings: Settings) -> Iterator[str]:
-    assert settings.database_url
-    assert settings.redis_url
-    with live_server(
-        settings.database_url, settings.redis_url, REDIS_KEY_PREFIX=settings.redis_key_prefix
-    ) as url:
-        yield url
+    with serving(settings) as started:
+        yield started.url
 
 
 async def statuses(http: httpx.AsyncClient, key: str) -> set[int]:

@@ -82,7 +82,7 @@ class CrudAccessRules:
         return await self._call(client, endpoint, key, object_id)
 
     def _retrieve_path(self, object_id: str) -> str:
-        (path,) = [p for m, p, _, _ in self.ENDPOINTS if m == "GET" and "{id}" in p]
+        (path,) = [p for m, p, _, _ in self.ENDPOINTS if m == "GET" and p.endswith("{id}")]
         return path.format(id=object_id)
 
     async def test_a_key_without_the_scope_is_403(

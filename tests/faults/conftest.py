@@ -68,3 +68,17 @@ async def eventually(
             pass
         await asyncio.sleep(0.2)
     raise AssertionError(f"GET {path} did not answer 200 within {within} s")
+
+
+async def readiness(http: httpx.AsyncClient, status: str, *, bound: float) -> httpx.Response:
+    """/readyz once it reports `status` ("ok", "degraded" or "unavailable"): it answers from a
+    state refreshed at most once a second per worker (API.md §12). Each answer within `bound`."""
+    started = time.monotonic()
+    while True:
+        ready = await timed(http, "GET", "/readyz")
+        assert ready.seconds < bound
+        body = ready.response.json()
+        reported = body.get("status") if ready.response.status_code == 200 else "unavailable"
+        if reported == status or time.monotonic() - started > 2.5:
+            return ready.response
+        await asyncio.sleep(0.1)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from tests.factories.balances import fund_freelancer
 from tests.factories.freelancers import create_freelancer
 from tests.factories.tenants import Tenant
-from tests.fixtures.live_server import ServerProcess, server_process
+from tests.fixtures.live_server import ServerProcess, serving
 
 from worksible_api.config import Settings
 from worksible_api.models import Freelancer, Payout, RequestLog
@@ -22,11 +22,7 @@ from worksible_api.models import Freelancer, Payout, RequestLog
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[ServerProcess]:
-    assert settings.database_url
-    assert settings.redis_url
-    with server_process(
-        settings.database_url, settings.redis_url, REDIS_KEY_PREFIX=settings.redis_key_prefix
-    ) as started:
+    with serving(settings) as started:
         yield started
 
 

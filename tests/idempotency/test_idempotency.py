@@ -17,6 +17,7 @@ from worksible_api.auth.keys import key_digest, parse_key
 from worksible_api.db.session import commit
 from worksible_api.idempotency import cache as idempotency_cache
 from worksible_api.idempotency import repository
+from worksible_api.idempotency.credential import Credential
 from worksible_api.idempotency.stored import StoredResponse
 from worksible_api.kit.time import utc_now
 from worksible_api.models import ApiKey, IdempotencyRecord
@@ -197,7 +198,8 @@ class TestConcurrency:
         lock = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
         # Another transaction holds the key, as a request in flight on another worker would.
         async with app.state.engine.connect() as holder:
-            await holder.execute(lock, {"name": f"idempotency:{tenant.organization.id}:{key}"})
+            scope = Credential(tenant.key, tenant.api_key.key_id).scope
+            await holder.execute(lock, {"name": f"idempotency:{scope}:{key}"})
             response = await client.post(KEYS, headers=with_key(tenant, key), json={})
             await holder.rollback()
         assert response.status_code == 409
@@ -225,6 +227,7 @@ class TestDurability:
         await insert(
             app,
             IdempotencyRecord(
+                scope=Credential(tenant.key, tenant.api_key.key_id).scope,
                 organization_id=tenant.organization.id,
                 key=key,
                 fingerprint="0" * 64,
@@ -286,7 +289,7 @@ class TestOneRoundTrip:
         for _ in range(2):  # the replay puts the record in Redis
             await client.post(KEYS, headers=with_key(tenant, key), json={"name": "Guarded"})
         await app.state.idempotency_cache.settle()
-        name = app.state.idempotency_cache.name(tenant.organization.id, key)
+        name = app.state.idempotency_cache.name(Credential(tenant.key, tenant.api_key.key_id), key)
         parsed = parse_key(tenant.key)
         assert parsed is not None
         gate = app.state.gate

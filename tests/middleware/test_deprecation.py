@@ -1,6 +1,6 @@
 """API.md §7: Deprecation, Sunset and Link on deprecated operations; 410 after the sunset."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -24,7 +24,8 @@ class TestCompanyAlias:
         (deprecation,) = DEPRECATIONS
         assert alias.headers["deprecation"] == f"@{int(deprecation.deprecated_at.timestamp())}"
         assert parsedate_to_datetime(alias.headers["sunset"]) == deprecation.sunset_at
-        assert alias.headers["link"].startswith(f"<{deprecation.link}>")
+        base = "http://127.0.0.1:8000"  # PUBLIC_BASE_URL's default, as the tests run
+        assert alias.headers["link"].startswith(f"<{base}/changelog#2026-11-01-company-alias>")
         assert 'rel="deprecation"' in alias.headers["link"]
         assert "deprecation" not in current.headers
 
@@ -47,13 +48,15 @@ def _app(now: datetime) -> DeprecationMiddleware:
         Deprecation(
             method="GET",
             path="/v1/old",
-            deprecated_at=datetime(2025, 1, 1, tzinfo=UTC),
-            sunset_at=datetime(2026, 1, 1, tzinfo=UTC),
-            link="https://docs.worksible.com/changelog#old",
+            announced_on=date(2025, 1, 1),
+            sunset_on=date(2026, 1, 1),
             replacement="GET /v1/new",
+            changelog_anchor="old",
         )
     ]
-    return DeprecationMiddleware(inner, deprecations=registry, clock=lambda: now)
+    return DeprecationMiddleware(
+        inner, deprecations=registry, clock=lambda: now, public_base_url="https://api.example"
+    )
 
 
 class TestSunset:

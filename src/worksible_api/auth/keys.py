@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-KEY_PREFIX = "wsk_live_"
+LIVE_PREFIX = "wsk_live_"
+# Test keys act for their organization's test twin (API.md §17).
+TEST_PREFIX = "wsk_test_"
 _ALPHABET = string.ascii_letters + string.digits
 KEY_ID_LENGTH = 12
 # 43 base62 characters carry 256 bits, above the 192 the contract asks for.
@@ -23,6 +25,8 @@ class ParsedKey:
     key_id: str
     secret: str
     full: str
+    # Which prefix it came with: a key is valid only under its own (auth/verifier.py).
+    livemode: bool
 
 
 def _random_string(length: int) -> str:
@@ -37,23 +41,28 @@ def new_secret() -> str:
     return _random_string(SECRET_LENGTH)
 
 
-def format_key(key_id: str, secret: str) -> str:
-    return f"{KEY_PREFIX}{key_id}_{secret}"
+def key_prefix(key_id: str, *, livemode: bool) -> str:
+    return f"{LIVE_PREFIX if livemode else TEST_PREFIX}{key_id}"
 
 
-def key_prefix(key_id: str) -> str:
-    return f"{KEY_PREFIX}{key_id}"
+def format_key(key_id: str, secret: str, *, livemode: bool) -> str:
+    return f"{key_prefix(key_id, livemode=livemode)}_{secret}"
 
 
 def parse_key(raw: str) -> ParsedKey | None:
-    if not raw.startswith(KEY_PREFIX):
+    if raw.startswith(LIVE_PREFIX):
+        livemode = True
+    elif raw.startswith(TEST_PREFIX):
+        livemode = False
+    else:
         return None
-    key_id, sep, secret = raw[len(KEY_PREFIX) :].partition("_")
+    # Both prefixes have the same length.
+    key_id, sep, secret = raw[len(LIVE_PREFIX) :].partition("_")
     if not sep or not key_id.isalnum() or not key_id.isascii() or len(key_id) > 32:
         return None
     if len(secret) != SECRET_LENGTH or not secret.isalnum() or not secret.isascii():
         return None
-    return ParsedKey(key_id=key_id, secret=secret, full=raw)
+    return ParsedKey(key_id=key_id, secret=secret, full=raw, livemode=livemode)
 
 
 def hash_secret(secret: str) -> str:

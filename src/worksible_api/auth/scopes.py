@@ -33,6 +33,12 @@ class Scope(StrEnum):
     CLOCK_EVENTS_WRITE = "clock_events:write"
     COST_CODES_READ = "cost_codes:read"
     COST_CODES_WRITE = "cost_codes:write"
+    USERS_READ = "users:read"
+    USERS_WRITE = "users:write"
+    EVENTS_READ = "events:read"
+    EVENTS_WRITE = "events:write"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
 
 
 VALID_SCOPES = frozenset({ALL, *(scope.value for scope in Scope)})

@@ -2,7 +2,9 @@
 
 Without it, a silent Redis makes every request wait for a timeout on every call. With it, one
 call a second probes and the others fall back at once (API.md §12: every request answers
-within 2 seconds). One breaker per client, shared by everything using that client.
+within 2 seconds). One breaker per client, shared by everything using that client; for a
+Redis Cluster that is one for the whole cluster, so a node that fails sends every request to the
+fallbacks for that second, not only those whose keys it serves (simple, and never slower).
 
 The bound is here rather than in the client's `socket_timeout`: redis-py enforces that with an
 `asyncio.wait_for` per send, a task per command, which cost the hot path more than the rest of
@@ -16,8 +18,8 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import ClusterError, RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 OPEN_SECONDS = 1.0
@@ -57,16 +59,21 @@ class Breaker:
         except RedisError:
             self.trip()
             raise
+        except RedisClusterException as exc:
+            # The cluster client's own failures (no node reachable, a slot not covered) are
+            # not RedisErrors; as one, they fall back like any other failure of Redis.
+            self.trip()
+            raise ClusterError(str(exc)) from exc
 
 
-_breakers: "weakref.WeakKeyDictionary[Redis, Breaker]" = weakref.WeakKeyDictionary()
+_breakers: "weakref.WeakKeyDictionary[Redis | RedisCluster, Breaker]" = weakref.WeakKeyDictionary()
 
 
-def install_breaker(redis: Redis, timeout_seconds: float) -> None:
+def install_breaker(redis: Redis | RedisCluster, timeout_seconds: float) -> None:
     _breakers[redis] = Breaker(timeout_seconds)
 
 
-def breaker_for(redis: Redis) -> Breaker:
+def breaker_for(redis: Redis | RedisCluster) -> Breaker:
     """The breaker `install_breaker` put on the client (`cache.client.create_redis` does)."""
     try:
         return _breakers[redis]

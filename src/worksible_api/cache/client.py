@@ -1,32 +1,98 @@
-from collections.abc import Sequence
-from typing import Any, cast
+"""The Redis client, for one server or a cluster, and the two calls the hot path makes.
 
-from redis.asyncio import Redis
+`REDIS_URL` names one server (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://`,
+`rediss+cluster://`: one node or several, comma-separated; the client discovers the others).
+In a cluster every script must touch one slot, so the names of what one script touches share a
+hash tag (`slot_tag`).
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeAlias, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
+from redis.exceptions import AskError, ClusterDownError, NoScriptError, TryAgainError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from worksible_api.cache.breaker import install_breaker
 from worksible_api.config import Settings
 
+RedisClient: TypeAlias = Redis | RedisCluster
 
-def create_redis(settings: Settings, redis_url: str) -> "Redis":
+# The URL schemes of a cluster, and the scheme redis-py parses the rest of the URL with.
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+ItemT = TypeVar("ItemT")
+
+
+def is_cluster_url(redis_url: str) -> bool:
+    return redis_url.partition("://")[0] in CLUSTER_SCHEMES
+
+
+def create_redis(settings: Settings, redis_url: str) -> RedisClient:
     # Short timeouts and no retries: Redis is a cache here, and a slow cache must fail fast
     # so the request can fall back to PostgreSQL (API.md §12). Commands are bounded by the
     # client's breaker (cache/breaker.py), connecting by the connect timeout.
-    redis = Redis.from_url(
-        redis_url,
+    options: dict[str, Any] = {
         # None, not redis-py's default (5 s), which it enforces with a task per command.
-        socket_timeout=None,
-        socket_connect_timeout=settings.redis_timeout_seconds,
-        retry_on_timeout=False,
-        health_check_interval=30,
-        decode_responses=False,
-    )
+        "socket_timeout": None,
+        "socket_connect_timeout": settings.redis_timeout_seconds,
+        "health_check_interval": 30,
+        "decode_responses": False,
+    }
+    redis: RedisClient
+    if is_cluster_url(redis_url):
+        # The cluster client retries after a redirect or a failed node, re-reading the
+        # topology; the breaker still bounds the whole call.
+        url, seeds = _cluster_seeds(redis_url)
+        redis = RedisCluster.from_url(url, startup_nodes=seeds, **options)
+    else:
+        redis = Redis.from_url(redis_url, retry_on_timeout=False, **options)
     install_breaker(redis, settings.redis_timeout_seconds)
     return redis
 
 
-async def call(redis: Redis, *command: Any) -> Any:
+def _cluster_seeds(redis_url: str) -> tuple[str, list[ClusterNode]]:
+    """`redis+cluster://[user:pass@]host:port[,host:port…][/0][?…]` as the URL redis-py
+    parses (the first node) and the other nodes to try first: one seed down at start-up does
+    not leave the cluster unreachable."""
+    scheme, _, rest = redis_url.partition("://")
+    parts = urlsplit(f"{CLUSTER_SCHEMES[scheme]}://{rest}")
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    first, *others = hosts.split(",")
+    seeds = []
+    for other in others:
+        host, _, port = other.rpartition(":")
+        seeds.append(ClusterNode(host.strip("[]"), int(port)))
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{first}")), seeds
+
+
+def slot_tag(partition: str) -> str:
+    """`{partition}`: in a cluster, names carrying the same tag share a slot (and a node).
+
+    Everything one script touches carries its key id's tag (auth/key_cache.py), so each call
+    is served by one node and the keys spread over the cluster by key. On one server the
+    braces are just characters.
+    """
+    return "{" + partition + "}"
+
+
+def by_slot(
+    redis: RedisClient, items: Iterable[ItemT], name_of: Callable[[ItemT], str]
+) -> list[list[ItemT]]:
+    """`items` in groups whose names share a slot: one group on a single server."""
+    if not isinstance(redis, RedisCluster):
+        everything = list(items)
+        return [everything] if everything else []
+    groups: dict[int, list[ItemT]] = {}
+    for item in items:
+        groups.setdefault(redis.keyslot(name_of(item)), []).append(item)
+    return list(groups.values())
+
+
+async def call(redis: RedisClient, *command: Any) -> Any:
     """One command on a pooled connection, its reply as the server sent it (bytes, no parsing).
 
     What `redis.execute_command` does for the hot path's commands without its retry wrapper and
@@ -34,6 +100,8 @@ async def call(redis: Redis, *command: Any) -> Any:
     handing it out, and the connection closes itself if a command is interrupted, so a reply is
     never read by the wrong caller; a failure is the breaker's to handle, not retried here.
     """
+    if isinstance(redis, RedisCluster):
+        return await _call_in_cluster(redis, command)
     pool = redis.connection_pool
     connection = await pool.get_connection()  # type: ignore[no-untyped-call]  # untyped upstream
     try:
@@ -43,14 +111,44 @@ async def call(redis: Redis, *command: Any) -> Any:
         await pool.release(connection)
 
 
+# Replies that mean the client's map of the cluster is out of date (a failover, slots moving,
+# a node gone): redis-py's own path follows the redirect or re-reads the topology. A command
+# whose connection failed may have run before it failed; run again, it takes at most one
+# more token from a bucket, as redis-py's own retries would.
+_TOPOLOGY_CHANGED = (AskError, TryAgainError, ClusterDownError, RedisConnectionError)
+
+
+async def _call_in_cluster(redis: RedisCluster, command: Sequence[Any]) -> Any:
+    """`call` on the node that serves the command's first key, from that node's pool.
+
+    The commands sent here (GET, SET, EVALSHA, EVAL) name a key first, and a script's keys
+    share a slot (`slot_tag`), so the first key routes the command.
+    """
+    name = command[3] if command[0] in ("EVALSHA", "EVAL") else command[1]
+    serving = redis.nodes_manager.slots_cache.get(redis.keyslot(name))
+    if not serving:  # not connected yet, or the topology was dropped after a failure
+        return await redis.execute_command(*command)
+    node = serving[0]
+    connection = node.acquire_connection()
+    try:
+        await connection.send_command(*command)
+        return await connection.read_response()
+    except _TOPOLOGY_CHANGED:
+        pass
+    finally:
+        node.release(connection)
+    return await redis.execute_command(*command)
+
+
 async def run_script(script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
-    """EVALSHA, loading the script first when Redis does not know it (a restart, a flush).
+    """EVALSHA, or EVAL when the server does not know the script yet (a restart, a flush, a
+    cluster node not used before); EVAL also caches it there for the next EVALSHA.
 
     What calling `script` does, without its per-call checks (a Protocol `isinstance`, an
-    import) and through `call`.
+    import), and through `call`, so a cluster runs it on the node of its keys' slot.
     """
+    redis = script.registered_client
     try:
-        redis = cast(Redis, script.registered_client)  # scripts are registered on create_redis's
         return await call(redis, "EVALSHA", script.sha, len(keys), *keys, *args)
     except NoScriptError:
-        return await script(keys=keys, args=args)
+        return await call(redis, "EVAL", script.script, len(keys), *keys, *args)

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, func
+from sqlalchemy import DateTime, ForeignKey, MetaData, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from uuid_utils.compat import uuid7
@@ -39,6 +39,13 @@ class OrganizationScopedMixin:
     @declared_attr
     def organization_id(cls) -> Mapped[UUID]:
         return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=False)
+
+
+class ExternalIdMixin:
+    """A client's own id for the object (API.md §17); each model makes it unique in its
+    organization with UniqueConstraint("organization_id", "external_id")."""
+
+    external_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class MetadataMixin:

@@ -1,19 +1,148 @@
 """The tenant-scoped repository base: another organization's rows do not exist here."""
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, SQLColumnExpression, func, insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL
 
 from worksible_api.db.base import Base
 from worksible_api.errors import NotFound, ValidationFailed
-from worksible_api.kit.pagination import ListParams, Page, page_links
+from worksible_api.kit.pagination import Cursor, ListParams, Order, Page, page_links
+from worksible_api.models.row_count import COUNTED_TABLES, RowCount
 
 ModelT = TypeVar("ModelT", bound=Base)
 OutT = TypeVar("OutT")
+RowT = TypeVar("RowT")
+
+
+@dataclass(frozen=True)
+class ListColumns:
+    """What a list filters and orders on (API.md §4, §17)."""
+
+    created: SQLColumnExpression[datetime]
+    # For objects that never change (events, log entries, attempts) their creation.
+    updated: SQLColumnExpression[datetime]
+    id: SQLColumnExpression[Any]
+    # The default order, newest first: these columns descending, the last one unique so pages
+    # are stable (and a page can start after a row: keyset paging).
+    newest_key: tuple[SQLColumnExpression[Any], ...]
+    # Whether `id` is a UUID (an event's is text).
+    uuid_ids: bool = True
+
+    def newest_first(self) -> list[Any]:
+        return [column.desc() for column in self.newest_key]
+
+
+@dataclass(frozen=True)
+class Slice(Generic[RowT]):
+    """A page of rows, the count of all that match, and where the next page of
+    `order=updated_at` starts (None: this is the last)."""
+
+    count: int
+    rows: Sequence[RowT]
+    after: Cursor | None = None
+
+
+def _filtered(statement: Select[Any], params: ListParams, columns: ListColumns) -> Select[Any]:
+    for column, bound, below in (
+        (columns.created, params.created_gte, params.created_lt),
+        (columns.updated, params.updated_gte, params.updated_lt),
+    ):
+        if bound is not None:
+            statement = statement.where(column >= bound)
+        if below is not None:
+            statement = statement.where(column < below)
+    return statement
+
+
+async def paginate_by(
+    session: AsyncSession,
+    statement: Select[Any],
+    params: ListParams,
+    columns: ListColumns,
+    cursor_of: Callable[[Any], Cursor],
+    *,
+    scalars: bool = True,
+    count: int | None = None,
+) -> Slice[Any]:
+    """One page of `statement` as `params` asks, and the count of all its matches (counted
+    here unless the caller knows it).
+
+    `cursor_of` tells a row's (updated_at, id); rows are ORM objects, or tuples with
+    `scalars=False`.
+    """
+    statement = _filtered(statement, params, columns)
+    if count is None:
+        count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
+        count = (await session.execute(count_statement)).scalar_one()
+    if params.order is Order.NEWEST and params.starting_after is None:
+        page = statement.order_by(*columns.newest_first())
+        page = page.offset(params.offset).limit(params.page_size)
+        result = await session.execute(page)
+        return Slice(count, result.scalars().all() if scalars else result.all())
+    if params.order is Order.NEWEST:
+        statement = await _after_anchor(session, statement, columns, params)
+        page = statement.order_by(*columns.newest_first())
+    else:
+        if params.after is not None:
+            row_id = _cursor_id(params.after, columns)
+            after = tuple_(columns.updated, columns.id) > tuple_(params.after.updated_at, row_id)
+            statement = statement.where(after)
+        page = statement.order_by(columns.updated.asc(), columns.id.asc())
+    # One row more than the page tells whether another page follows.
+    page = page.offset(params.offset).limit(params.page_size + 1)
+    result = await session.execute(page)
+    fetched = result.scalars().all() if scalars else result.all()
+    rows = fetched[: params.page_size]
+    more = len(fetched) > params.page_size
+    return Slice(count, rows, cursor_of(rows[-1]) if more else None)
+
+
+async def _after_anchor(
+    session: AsyncSession, statement: Select[Any], columns: ListColumns, params: ListParams
+) -> Select[Any]:
+    """`statement` narrowed to the rows after `starting_after` in the default order (newest
+    first). The anchor is looked up in the list itself, so an id of another organization, or
+    of an object the filters leave out, positions nothing: 422."""
+    raw = params.starting_after or ""
+    anchor_id = parse_id(raw) if columns.uuid_ids else raw
+    anchor = None
+    if anchor_id is not None:
+        position = statement.with_only_columns(*columns.newest_key).where(columns.id == anchor_id)
+        anchor = (await session.execute(position.order_by(None).limit(1))).first()
+    if anchor is None:
+        raise ValidationFailed.for_field(
+            ["query", "starting_after"], f"No object {raw} in this list to start after."
+        )
+    return statement.where(tuple_(*columns.newest_key) < tuple_(*anchor))
+
+
+def _cursor_id(cursor: Cursor, columns: ListColumns) -> UUID | str:
+    if not columns.uuid_ids:
+        return cursor.id
+    found = parse_id(cursor.id)
+    if found is None:
+        raise ValidationFailed.for_field(["query", "after"], "Not a cursor of this list.")
+    return found
+
+
+def row_cursor(row: Any) -> Cursor:
+    """The cursor of an ORM row: its updated_at (or created_at, if it never changes) and id."""
+    return Cursor(getattr(row, "updated_at", None) or row.created_at, str(row.id))
+
+
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The unique index or constraint a write violated, as PostgreSQL names it: asyncpg's
+    error, wrapped by SQLAlchemy's DBAPI adapter, carries it."""
+    cause = getattr(error.orig, "__cause__", None)
+    name = getattr(cause, "constraint_name", None)
+    return name if isinstance(name, str) else None
 
 
 def parse_id(raw: str | UUID) -> UUID | None:
@@ -40,6 +169,15 @@ class Repository(Generic[ModelT]):
     def scoped(self) -> Select[ModelT]:
         model: Any = self.model
         return select(self.model).where(model.organization_id == self.organization_id)
+
+    def with_external_id(
+        self, statement: Select[ModelT], external_id: str | None
+    ) -> Select[ModelT]:
+        """Narrows a list to the object with the client's own id (API.md §17)."""
+        if external_id is None:
+            return statement
+        model: Any = self.model
+        return statement.where(model.external_id == external_id)
 
     async def find(self, raw_id: str | UUID, *, for_update: bool = False) -> ModelT | None:
         object_id = parse_id(raw_id)
@@ -76,24 +214,52 @@ class Repository(Generic[ModelT]):
         await self.session.flush()
         return instance
 
-    async def paginate(
-        self, statement: Select[ModelT], params: ListParams
-    ) -> tuple[int, Sequence[ModelT]]:
-        """One page, newest first with ties broken by id, and the total count of matches."""
-        model: Any = self.model
-        if params.created_gte is not None:
-            statement = statement.where(model.created_at >= params.created_gte)
-        if params.created_lt is not None:
-            statement = statement.where(model.created_at < params.created_lt)
-        count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
-        count = (await self.session.execute(count_statement)).scalar_one()
-        page_statement = (
-            statement.order_by(model.created_at.desc(), model.id.desc())
-            .offset(params.offset)
-            .limit(params.page_size)
+    async def insert(self, **values: Any) -> ModelT:
+        """Writes one row of this organization in one statement, and answers it as an ORM
+        object holding every column as PostgreSQL wrote it (RETURNING). A value may be a SQL
+        expression evaluated inside the INSERT, such as a default read from the organization's
+        row, where setting it on an object first would cost a round trip to read it."""
+        statement = (
+            insert(self.model)
+            .values(organization_id=self.organization_id, **values)
+            .returning(self.model)
         )
-        rows = (await self.session.execute(page_statement)).scalars().all()
-        return count, rows
+        created: ModelT = (await self.session.execute(statement)).scalar_one()
+        return created
+
+    def list_columns(self) -> ListColumns:
+        model: Any = self.model
+        updated = getattr(model, "updated_at", model.created_at)
+        return ListColumns(
+            model.created_at,
+            updated,
+            model.id,
+            (model.created_at, model.id),
+            uuid_ids=model.__table__.c.id.type.python_type is UUID,
+        )
+
+    async def paginate(self, statement: Select[ModelT], params: ListParams) -> Slice[ModelT]:
+        """One page, newest first with ties broken by id (or oldest change first), and the
+        total count of matches."""
+        count = await self._whole_count(statement, params)
+        return await paginate_by(
+            self.session, statement, params, self.list_columns(), row_cursor, count=count
+        )
+
+    async def _whole_count(self, statement: Select[ModelT], params: ListParams) -> int | None:
+        """The count of a list without filters, all of the organization's rows, from the
+        counters triggers keep (models/row_count.py); None when it must be counted."""
+        table = str(getattr(self.model, "__tablename__", ""))
+        if (
+            table not in COUNTED_TABLES
+            or params.filters_time
+            or not statement.compare(self.scoped())
+        ):
+            return None
+        total = select(func.coalesce(func.sum(RowCount.count), 0)).where(
+            RowCount.organization_id == self.organization_id, RowCount.table_name == table
+        )
+        return int((await self.session.execute(total)).scalar_one())
 
     async def page(
         self,
@@ -103,11 +269,11 @@ class Repository(Generic[ModelT]):
         render: Callable[[ModelT], OutT],
     ) -> Page[OutT]:
         """A list response (API.md §4) of `statement`, each row rendered by `render`."""
-        count, rows = await self.paginate(statement, params)
-        next_link, previous_link = page_links(url, params, count)
+        found = await self.paginate(statement, params)
+        next_link, previous_link = page_links(url, params, found.count, found.after)
         return Page[OutT](
-            count=count,
+            count=found.count,
             next=next_link,
             previous=previous_link,
-            results=[render(row) for row in rows],
+            results=[render(row) for row in found.rows],
         )

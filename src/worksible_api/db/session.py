@@ -1,14 +1,9 @@
-"""Engine, sessions, and the one-transaction-per-request route class."""
+"""The engine and its sessions (API.md §12: bounded waits, connections that fail fast)."""
 
-import asyncio
-import functools
-from collections.abc import Callable, Coroutine
-from contextvars import ContextVar
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request, Response
-from fastapi.routing import APIRoute
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,35 +14,15 @@ from sqlalchemy.ext.asyncio import (
 
 from worksible_api.config import Settings
 from worksible_api.db.transaction import after_commit, commit
-from worksible_api.error_handlers import infrastructure_error
-from worksible_api.errors import ServiceUnavailable
-from worksible_api.idempotency import service as idempotency
-from worksible_api.request_body import ApiRequest
+from worksible_api.failures import connection_in_doubt
 
 __all__ = [
-    "ApiRoute",
-    "SessionDep",
     "after_commit",
     "commit",
     "create_engine",
     "create_read_sessionmaker",
     "create_sessionmaker",
-    "within_deadline",
 ]
-
-READ_METHODS = frozenset({"GET", "HEAD"})
-
-# The request being handled, for the idempotency guard that wraps endpoints.
-_current_request: ContextVar[Request] = ContextVar("worksible_current_request")
-
-IDEMPOTENCY_PARAMETER = {
-    "name": idempotency.HEADER,
-    "in": "header",
-    "required": False,
-    "description": "Makes the request safe to retry: the same key and request within 24 hours "
-    "returns the first 2xx response (with `Idempotent-Replayed: true`) instead of running again.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
-}
 
 
 def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
@@ -70,10 +45,24 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
                 # Plans for our short OLTP queries never profit from JIT; it only adds latency.
                 "jit": "off",
             },
+            **_tls_for(database_url),
         },
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine
+
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _tls_for(database_url: str) -> dict[str, Any]:
+    """No TLS on the machine's own loopback unless the URL asks for it. asyncpg's default
+    ("prefer") first asks the server for TLS and, refused, connects again: a new connection
+    took 14-20 ms instead of 11 here, and a cold pool's first requests wait on them. Other
+    hosts keep the driver's default, or what the URL says."""
+    url = make_url(database_url)
+    asks = {"ssl", "sslmode"} & set(url.query)
+    return {"ssl": False} if url.host in _LOOPBACK_HOSTS and not asks else {}
 
 
 def _refuse_closed_connection(
@@ -92,13 +81,13 @@ class FailFastSession(AsyncSession):
     After a timeout asyncpg first cancels the query on a side connection and waits for that,
     and a rollback waits again: against a frozen server that doubles the time to fail. A
     connection that timed out or broke is closed on the spot; the server rolls back its
-    transaction when it notices (API.md §12: 503 within 2 seconds, nothing half-done).
+    transaction when it notices (API.md §12: 503 within 2 seconds, nothing half-done). One
+    the server answered on (a lock timeout, a deadlock) rolls back and goes back to the pool:
+    dropping it would cost the next request a new connection for nothing.
     """
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        if isinstance(value, BaseException) and isinstance(
-            infrastructure_error(value), ServiceUnavailable
-        ):
+        if isinstance(value, BaseException) and connection_in_doubt(value):
             await self.invalidate()
         await super().__aexit__(type_, value, traceback)
 
@@ -117,113 +106,3 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
     may differ by the rows written in between, as with any paginated API.
     """
     return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
-
-
-def _run_once_per_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps a write endpoint in the idempotency guard (API.md §5).
-
-    It runs where FastAPI calls the endpoint: after authentication, scope, path objects and
-    body validation, so those checks keep their order and their answers are never kept.
-    """
-
-    @functools.wraps(endpoint)
-    async def guarded(**kwargs: Any) -> Any:
-        request = _current_request.get()
-        principal = getattr(request.state, "principal", None)
-        if principal is None:
-            return await endpoint(**kwargs)
-        outcome = await idempotency.begin(
-            request,
-            request.state.db,
-            request.app.state.idempotency_cache,
-            principal.organization_id,
-        )
-        if isinstance(outcome, Response):
-            return outcome
-        request.state.idempotency_claim = outcome
-        return await endpoint(**kwargs)
-
-    return guarded
-
-
-class ApiRoute(APIRoute):
-    """Runs each request in one transaction, committed once after a successful endpoint.
-
-    Services and repositories only flush. The commit happens before the response is sent, so
-    a client never sees a 2xx for a write that did not commit. Write routes also take an
-    Idempotency-Key: the kept response is written in that same transaction.
-    """
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if set(kwargs.get("methods") or ()) & idempotency.WRITE_METHODS:
-            endpoint = _run_once_per_key(endpoint)
-            extra = dict(kwargs.get("openapi_extra") or {})
-            extra["parameters"] = [*extra.get("parameters", []), IDEMPOTENCY_PARAMETER]
-            kwargs["openapi_extra"] = extra
-        super().__init__(path, endpoint, **kwargs)
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route_handler(request: Request) -> Response:
-            api_request = ApiRequest(request.scope, request.receive)
-            token = _current_request.set(api_request)
-            try:
-                work = asyncio.ensure_future(_in_transaction(api_request, handler))
-                return await within_deadline(work, api_request)
-            finally:
-                _current_request.reset(token)
-
-        return route_handler
-
-
-async def within_deadline(work: "asyncio.Future[Response]", request: Request) -> Response:
-    """The request's answer, or 503 once the deadline passes (API.md §12).
-
-    Against a frozen database every await just waits, and asyncpg's own timeout then waits
-    again for its cancel request. Past the deadline the work is cancelled and left to clean up
-    in the background: it has not committed, so the 503 is true, "nothing changed". Once the
-    commit has started its outcome decides the answer, so that is awaited instead.
-    """
-    seconds: float = request.app.state.settings.request_deadline_seconds
-    done, _ = await asyncio.wait({work}, timeout=seconds)
-    if done or getattr(request.state, "committing", False):
-        return await work
-    work.cancel()
-    work.add_done_callback(_consume_outcome)
-    raise ServiceUnavailable(
-        "The request could not finish in time and changed nothing; retry shortly."
-    )
-
-
-def _consume_outcome(work: "asyncio.Future[Response]") -> None:
-    if not work.cancelled():
-        work.exception()
-
-
-async def _in_transaction(
-    request: ApiRequest, handler: Callable[[Request], Coroutine[Any, Any, Response]]
-) -> Response:
-    state = request.app.state
-    reads_only = request.method in READ_METHODS
-    sessionmaker: async_sessionmaker[AsyncSession] = (
-        state.read_sessionmaker if reads_only else state.sessionmaker
-    )
-    async with sessionmaker() as session:
-        request.state.db = session
-        response = await handler(request)
-        if response.status_code < 400:
-            claim = getattr(request.state, "idempotency_claim", None)
-            if claim is not None and response.status_code < 300:
-                await idempotency.record(session, claim, response)
-            await commit(session)
-    return response
-
-
-async def get_session(request: Request) -> AsyncSession:
-    # async: FastAPI runs plain functions in its threadpool, a hop per request for nothing.
-    session: AsyncSession = request.state.db
-    return session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -16,6 +16,10 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
 
 async def commit(session: AsyncSession) -> None:
     await session.commit()
+    await run_after_commit(session)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
         await callback()

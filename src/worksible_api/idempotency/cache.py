@@ -2,10 +2,9 @@
 
 A record is one string (`StoredResponse.to_bytes`). It is written to Redis when it is first
 replayed (from PostgreSQL), with the record's remaining lifetime, not when the write commits:
-most keys are never sent twice. On a write with an `Idempotency-Key` by a key this worker has
-seen before, the gate reads the record in the round trip that authenticates the request
-(auth/gate.py) and hands it over as `Prefetched`, so later replays need no Redis call of their
-own. Only a cache: every failure here reads as a miss and the record in PostgreSQL decides.
+most keys are never sent twice. On a write with an `Idempotency-Key`, the gate reads the
+record in the round trip that authenticates the request (auth/gate.py) and hands it over as
+`Prefetched`, so later replays need no Redis call of their own. Only a cache: every failure here reads as a miss and the record in PostgreSQL decides.
 """
 
 import asyncio
@@ -13,13 +12,12 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from typing import cast
-from uuid import UUID
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from worksible_api.cache.breaker import breaker_for
-from worksible_api.cache.client import call
+from worksible_api.cache.client import RedisClient, call, slot_tag
+from worksible_api.idempotency.credential import Credential
 from worksible_api.idempotency.stored import StoredResponse
 
 logger = logging.getLogger(__name__)
@@ -34,21 +32,23 @@ class Prefetched:
 
 
 class IdempotencyCache:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self._breaker = breaker_for(redis)
         self._pending: set[asyncio.Task[None]] = set()
 
-    def name(self, organization_id: UUID, key: str) -> str:
+    def name(self, credential: Credential, key: str) -> str:
+        """The record of `key` sent with `credential`, in its public id's slot, where the gate
+        reads it with the key's entry in one script."""
         # Keys are up to 255 client characters; a digest keeps Redis names short and uniform.
         digest = hashlib.sha256(key.encode()).hexdigest()
-        return f"{self._prefix}replay:{organization_id}:{digest}"
+        return f"{self._prefix}replay:{slot_tag(credential.public_id)}:{credential.scope}:{digest}"
 
     async def get(
-        self, organization_id: UUID, key: str, prefetched: Prefetched | None = None
+        self, credential: Credential, key: str, prefetched: Prefetched | None = None
     ) -> StoredResponse | None:
-        name = self.name(organization_id, key)
+        name = self.name(credential, key)
         if prefetched is not None and prefetched.name == name:
             raw = prefetched.raw
         else:
@@ -64,9 +64,9 @@ class IdempotencyCache:
         return cast(bytes | None, await call(self._redis, "GET", name))
 
     async def put(
-        self, organization_id: UUID, key: str, stored: StoredResponse, ttl_seconds: int
+        self, credential: Credential, key: str, stored: StoredResponse, ttl_seconds: int
     ) -> None:
-        name = self.name(organization_id, key)
+        name = self.name(credential, key)
         try:
             await self._breaker.run(
                 lambda: call(self._redis, "SET", name, stored.to_bytes(), "EX", ttl_seconds)
@@ -75,11 +75,11 @@ class IdempotencyCache:
             logger.warning("idempotency cache unavailable: %r", exc)
 
     def put_soon(
-        self, organization_id: UUID, key: str, stored: StoredResponse, ttl_seconds: int
+        self, credential: Credential, key: str, stored: StoredResponse, ttl_seconds: int
     ) -> None:
         """`put`, without the response waiting for it: a retry that comes first finds the
         record in PostgreSQL instead, as after a Redis flush."""
-        task = asyncio.create_task(self.put(organization_id, key, stored, ttl_seconds))
+        task = asyncio.create_task(self.put(credential, key, stored, ttl_seconds))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 

@@ -16,18 +16,20 @@ _LOCK_AND_FIND = text(
            record.expires_at
     FROM (SELECT 1) AS one
     LEFT JOIN idempotency_records AS record
-      ON record.organization_id = :organization_id AND record.key = :key
-     AND record.expires_at > now()
+      ON record.scope = :scope AND record.key = :key AND record.expires_at > now()
     """
 )
 # An expired record not yet purged gives way; a live one cannot exist under the lock.
 _INSERT_RECORD = text(
     """
     INSERT INTO idempotency_records
-        (organization_id, key, fingerprint, status_code, content_type, body, created_at, expires_at)
-    VALUES (:organization_id, :key, :fingerprint, :status_code, :content_type, :body, now(), :expires_at)
-    ON CONFLICT (organization_id, key) DO UPDATE
-       SET fingerprint = excluded.fingerprint, status_code = excluded.status_code,
+        (scope, key, organization_id, fingerprint, status_code, content_type, body, created_at,
+         expires_at)
+    VALUES (:scope, :key, :organization_id, :fingerprint, :status_code, :content_type, :body,
+            now(), :expires_at)
+    ON CONFLICT (scope, key) DO UPDATE
+       SET organization_id = excluded.organization_id, fingerprint = excluded.fingerprint,
+           status_code = excluded.status_code,
            content_type = excluded.content_type, body = excluded.body,
            created_at = excluded.created_at, expires_at = excluded.expires_at
      WHERE idempotency_records.expires_at <= now()
@@ -43,20 +45,14 @@ class Kept:
     expires_at: datetime
 
 
-async def lock_and_find(
-    session: AsyncSession, organization_id: UUID, key: str
-) -> tuple[bool, Kept | None]:
+async def lock_and_find(session: AsyncSession, scope: str, key: str) -> tuple[bool, Kept | None]:
     """Tries the key's in-flight lock and reads its live record, in one round trip.
 
     The lock is a transaction-scoped advisory lock: it is held exactly as long as the request's
     transaction, and PostgreSQL drops it with the connection if the worker dies, so a key is
     never stuck, and duplicates are refused even when Redis is down or was flushed.
     """
-    parameters = {
-        "lock_name": f"idempotency:{organization_id}:{key}",
-        "organization_id": organization_id,
-        "key": key,
-    }
+    parameters = {"lock_name": f"idempotency:{scope}:{key}", "scope": scope, "key": key}
     locked, fingerprint, status_code, content_type, body, expires_at = (
         await session.execute(_LOCK_AND_FIND, parameters)
     ).one()
@@ -70,6 +66,7 @@ async def lock_and_find(
 async def insert_record(
     session: AsyncSession,
     organization_id: UUID,
+    scope: str,
     key: str,
     stored: StoredResponse,
     expires_at: datetime,
@@ -77,12 +74,13 @@ async def insert_record(
     await session.execute(
         _INSERT_RECORD,
         {
-            "organization_id": organization_id,
+            "scope": scope,
             "key": key,
+            "organization_id": organization_id,
             "fingerprint": stored.fingerprint,
             "status_code": stored.status_code,
             "content_type": stored.content_type,
-            "body": stored.body,
+            "body": stored.sealed_body,
             "expires_at": expires_at,
         },
     )
@@ -90,13 +88,13 @@ async def insert_record(
 
 async def purge_expired(session: AsyncSession, batch: int = 5000) -> int:
     doomed = (
-        select(IdempotencyRecord.organization_id, IdempotencyRecord.key)
+        select(IdempotencyRecord.scope, IdempotencyRecord.key)
         .where(IdempotencyRecord.expires_at <= func.now())
         .limit(batch)
     )
     result = await session.execute(
         delete(IdempotencyRecord).where(
-            tuple_(IdempotencyRecord.organization_id, IdempotencyRecord.key).in_(doomed)
+            tuple_(IdempotencyRecord.scope, IdempotencyRecord.key).in_(doomed)
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)

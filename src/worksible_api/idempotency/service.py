@@ -1,11 +1,13 @@
-"""Idempotency keys (API.md §5): a write never runs twice for one key.
+"""Idempotency keys (API.md §5): a write never runs twice for one key of one credential.
 
 The guarantee rests on PostgreSQL alone: an advisory lock per key for requests in flight and
 a record written in the same transaction as the write. Redis only answers replays faster.
+Records are the credential's own and sealed under it (credential.py).
 """
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,11 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from worksible_api.errors import IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
+from worksible_api.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InternalError,
+    ValidationFailed,
+)
 from worksible_api.idempotency import repository
 from worksible_api.idempotency.cache import IdempotencyCache, Prefetched
+from worksible_api.idempotency.credential import Credential, UnreadableRecord
 from worksible_api.idempotency.stored import StoredResponse
 from worksible_api.kit.time import utc_now
+
+logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
@@ -32,6 +42,7 @@ class Claim:
     """The right to run one request for a key: held until the request's transaction ends."""
 
     organization_id: UUID
+    credential: Credential
     key: str
     fingerprint: str
 
@@ -65,16 +76,26 @@ def fingerprint(method: str, path: str, canonical_body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _answer(stored: StoredResponse, request_fingerprint: str) -> Response:
+def _answer(stored: StoredResponse, request_fingerprint: str, credential: Credential) -> Response:
     if stored.fingerprint != request_fingerprint:
         raise IdempotencyKeyReused(
             f"This {HEADER} was used for a different request; use a new key for a new request."
         )
-    return stored.replay()
+    try:
+        return stored.replay(credential)
+    except UnreadableRecord as exc:
+        logger.error("idempotency record failed its integrity check", exc_info=exc)
+        raise InternalError(
+            f"The answer kept for this {HEADER} could not be read back; it was not run again."
+        ) from exc
 
 
 async def begin(
-    request: Request, session: AsyncSession, cache: IdempotencyCache, organization_id: UUID
+    request: Request,
+    session: AsyncSession,
+    cache: IdempotencyCache,
+    organization_id: UUID,
+    credential: Credential,
 ) -> Response | Claim | None:
     """A replay, a claim to run the request, or None when the request has no key."""
     raw_key = request.headers.get(HEADER)
@@ -87,19 +108,19 @@ async def begin(
         request.method, request.url.path, _canonical_body(raw_body, parsed)
     )
     prefetched: Prefetched | None = getattr(request.state, "idempotency_prefetch", None)
-    cached = await cache.get(organization_id, key, prefetched)
+    cached = await cache.get(credential, key, prefetched)
     if cached is not None:
-        return _answer(cached, request_fingerprint)
-    locked, kept = await repository.lock_and_find(session, organization_id, key)
+        return _answer(cached, request_fingerprint, credential)
+    locked, kept = await repository.lock_and_find(session, credential.scope, key)
     if not locked:
         raise IdempotencyKeyInUse(f"A request with this {HEADER} is still running; retry shortly.")
     if kept is not None:
         # Asked for again: from now on Redis answers, for as long as the record lives.
         ttl = (kept.expires_at - utc_now()).total_seconds()
         if ttl >= 1:
-            cache.put_soon(organization_id, key, kept.response, int(ttl))
-        return _answer(kept.response, request_fingerprint)
-    return Claim(organization_id, key, request_fingerprint)
+            cache.put_soon(credential, key, kept.response, int(ttl))
+        return _answer(kept.response, request_fingerprint, credential)
+    return Claim(organization_id, credential, key, request_fingerprint)
 
 
 async def record(session: AsyncSession, claim: Claim, response: Response) -> None:
@@ -109,12 +130,18 @@ async def record(session: AsyncSession, claim: Claim, response: Response) -> Non
     write with a key more than it saved the rare retry. The first replay reads PostgreSQL and
     caches the record (`begin`); later ones are answered by the gate's round trip.
     """
-    stored = StoredResponse(
-        fingerprint=claim.fingerprint,
-        status_code=response.status_code,
-        content_type=response.headers.get("content-type", "application/json"),
-        body=bytes(response.body),
+    stored = StoredResponse.keep(
+        claim.credential,
+        claim.fingerprint,
+        response.status_code,
+        response.headers.get("content-type", "application/json"),
+        bytes(response.body),
     )
     await repository.insert_record(
-        session, claim.organization_id, claim.key, stored, utc_now() + RECORD_LIFETIME
+        session,
+        claim.organization_id,
+        claim.credential.scope,
+        claim.key,
+        stored,
+        utc_now() + RECORD_LIFETIME,
     )

@@ -2,8 +2,10 @@ import re
 from typing import Annotated, Final
 
 import pycountry
-from pydantic import AfterValidator, Strict, WithJsonSchema
+from pydantic import AfterValidator, Strict
 from pydantic_core import PydanticCustomError
+
+from worksible_api.kit.json_schema import named_schema
 
 __all__ = ["COUNTRY_CODES", "CountryCode", "is_valid_country"]
 
@@ -38,12 +40,15 @@ CountryCode = Annotated[
     str,
     Strict(),
     AfterValidator(_check_country_code),
-    WithJsonSchema(
+    # One named schema: inlined, the 249 codes made the document heavy and generated clients
+    # got an enum class per field.
+    named_schema(
+        "Country",
         {
             "type": "string",
             "pattern": _COUNTRY_PATTERN,
             "enum": sorted(COUNTRY_CODES),
             "description": "ISO 3166-1 alpha-2 country code",
-        }
+        },
     ),
 ]

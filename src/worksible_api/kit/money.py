@@ -3,8 +3,10 @@ from types import MappingProxyType
 from typing import Annotated, Final
 
 from iso4217 import Currency
-from pydantic import AfterValidator, Field, Strict, WithJsonSchema
+from pydantic import AfterValidator, Field, Strict
 from pydantic_core import PydanticCustomError
+
+from worksible_api.kit.json_schema import named_schema
 
 __all__ = [
     "CURRENCY_EXPONENTS",
@@ -66,13 +68,15 @@ CurrencyCode = Annotated[
     str,
     Strict(),
     AfterValidator(_check_currency_code),
-    WithJsonSchema(
+    # One named schema, like Country.
+    named_schema(
+        "Currency",
         {
             "type": "string",
             "pattern": _CURRENCY_PATTERN,
             "enum": sorted(CURRENCY_EXPONENTS),
             "description": "ISO 4217 alphabetic currency code with a minor unit",
-        }
+        },
     ),
 ]
 

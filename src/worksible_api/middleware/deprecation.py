@@ -12,20 +12,25 @@ from worksible_api.error_handlers import problem_response
 from worksible_api.errors import Gone
 
 
-def deprecation_headers(deprecation: Deprecation) -> dict[str, str]:
+def deprecation_headers(deprecation: Deprecation, public_base_url: str) -> dict[str, str]:
     return {
         "Deprecation": f"@{int(deprecation.deprecated_at.timestamp())}",
         "Sunset": format_datetime(deprecation.sunset_at, usegmt=True),
-        "Link": f'<{deprecation.link}>; rel="deprecation"; type="text/html"',
+        "Link": f'<{deprecation.link(public_base_url)}>; rel="deprecation"; type="text/html"',
     }
 
 
 class DeprecationMiddleware:
     def __init__(
-        self, app: ASGIApp, deprecations: Sequence[Deprecation], clock: Callable[[], datetime]
+        self,
+        app: ASGIApp,
+        deprecations: Sequence[Deprecation],
+        clock: Callable[[], datetime],
+        public_base_url: str,
     ) -> None:
         self.app = app
         self.clock = clock
+        self.public_base_url = public_base_url
         self.by_operation = {(item.method, item.path): item for item in deprecations}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -37,7 +42,7 @@ class DeprecationMiddleware:
         if deprecation is None:
             await self.app(scope, receive, send)
             return
-        headers = deprecation_headers(deprecation)
+        headers = deprecation_headers(deprecation, self.public_base_url)
         if self.clock() >= deprecation.sunset_at:
             gone = Gone(
                 f"{deprecation.method} {deprecation.path} was removed on "

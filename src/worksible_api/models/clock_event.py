@@ -12,6 +12,8 @@ class ClockEvent(IdMixin, TimestampMixin, OrganizationScopedMixin, Base):
 
     __tablename__ = "clock_events"
     __table_args__ = (
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         CheckConstraint("type IN ('clock_in', 'clock_out')", name="type"),
         # Resending a batch changes nothing: one row per event id per kiosk.
         UniqueConstraint("kiosk_id", "event_id"),

@@ -1,11 +1,12 @@
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from worksible_api.db.base import (
     Base,
+    ExternalIdMixin,
     IdMixin,
     MetadataMixin,
     OrganizationScopedMixin,
@@ -13,9 +14,14 @@ from worksible_api.db.base import (
 )
 
 
-class Contract(IdMixin, TimestampMixin, MetadataMixin, OrganizationScopedMixin, Base):
+class Contract(
+    IdMixin, TimestampMixin, ExternalIdMixin, MetadataMixin, OrganizationScopedMixin, Base
+):
     __tablename__ = "contracts"
     __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         CheckConstraint("status IN ('draft', 'active', 'ended')", name="status"),
         CheckConstraint(
             "(type = 'hourly' AND rate IS NOT NULL AND amount IS NULL)"

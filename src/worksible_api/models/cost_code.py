@@ -3,6 +3,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from worksible_api.db.base import (
     Base,
+    ExternalIdMixin,
     IdMixin,
     MetadataMixin,
     OrganizationScopedMixin,
@@ -10,9 +11,14 @@ from worksible_api.db.base import (
 )
 
 
-class CostCode(IdMixin, TimestampMixin, MetadataMixin, OrganizationScopedMixin, Base):
+class CostCode(
+    IdMixin, TimestampMixin, ExternalIdMixin, MetadataMixin, OrganizationScopedMixin, Base
+):
     __tablename__ = "cost_codes"
     __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         CheckConstraint("status IN ('active', 'archived')", name="status"),
         UniqueConstraint("organization_id", "code"),
         Index(None, "organization_id", "created_at", "id"),

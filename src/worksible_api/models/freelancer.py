@@ -1,10 +1,11 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String, text
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from worksible_api.db.base import (
     Base,
+    ExternalIdMixin,
     IdMixin,
     MetadataMixin,
     OrganizationScopedMixin,
@@ -12,9 +13,14 @@ from worksible_api.db.base import (
 )
 
 
-class Freelancer(IdMixin, TimestampMixin, MetadataMixin, OrganizationScopedMixin, Base):
+class Freelancer(
+    IdMixin, TimestampMixin, ExternalIdMixin, MetadataMixin, OrganizationScopedMixin, Base
+):
     __tablename__ = "freelancers"
     __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         CheckConstraint("status IN ('active', 'archived')", name="status"),
         # Emails are unique per organization, whatever their case.
         Index(

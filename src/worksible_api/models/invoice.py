@@ -24,6 +24,8 @@ from worksible_api.db.base import (
 class Invoice(IdMixin, TimestampMixin, MetadataMixin, OrganizationScopedMixin, Base):
     __tablename__ = "invoices"
     __table_args__ = (
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         CheckConstraint("status IN ('draft', 'open', 'paid', 'void')", name="status"),
         CheckConstraint("amount_paid >= 0 AND amount_paid <= total", name="amount_paid"),
         # Numbers are unique per organization; gapless because finalize takes them from

@@ -15,6 +15,8 @@ from worksible_api.db.base import (
 class Payment(IdMixin, TimestampMixin, MetadataMixin, OrganizationScopedMixin, Base):
     __tablename__ = "payments"
     __table_args__ = (
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint(
             "method IN ('bank_transfer', 'card', 'sepa_debit', 'other')", name="method"

@@ -16,6 +16,8 @@ from worksible_api.db.base import (
 class Payout(IdMixin, TimestampMixin, MetadataMixin, OrganizationScopedMixin, Base):
     __tablename__ = "payouts"
     __table_args__ = (
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("status IN ('pending', 'paid', 'failed', 'canceled')", name="status"),
         Index(None, "organization_id", "created_at", "id"),

@@ -16,6 +16,8 @@ from worksible_api.db.base import (
 class Timesheet(IdMixin, TimestampMixin, MetadataMixin, OrganizationScopedMixin, Base):
     __tablename__ = "timesheets"
     __table_args__ = (
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         CheckConstraint("status IN ('draft', 'submitted', 'approved', 'rejected')", name="status"),
         CheckConstraint("source IN ('api', 'clock')", name="source"),
         CheckConstraint("minutes BETWEEN 1 AND 1440", name="minutes"),

@@ -14,6 +14,8 @@ class TimesheetClash(IdMixin, TimestampMixin, OrganizationScopedMixin, Base):
 
     __tablename__ = "timesheet_clashes"
     __table_args__ = (
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         CheckConstraint("kind IN ('overlap', 'day_over_limit')", name="kind"),
         CheckConstraint("status IN ('open', 'resolved')", name="status"),
         Index(None, "organization_id", "created_at", "id"),

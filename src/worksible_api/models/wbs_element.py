@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from worksible_api.db.base import (
     Base,
+    ExternalIdMixin,
     IdMixin,
     MetadataMixin,
     OrganizationScopedMixin,
@@ -22,11 +23,16 @@ from worksible_api.db.base import (
 )
 
 
-class WbsElement(IdMixin, TimestampMixin, MetadataMixin, OrganizationScopedMixin, Base):
+class WbsElement(
+    IdMixin, TimestampMixin, ExternalIdMixin, MetadataMixin, OrganizationScopedMixin, Base
+):
     """A node of a project's work breakdown structure (API.md §13)."""
 
     __tablename__ = "wbs_elements"
     __table_args__ = (
+        UniqueConstraint("organization_id", "external_id"),
+        # Incremental sync (API.md §17): updated_gte and order=updated_at.
+        Index(None, "organization_id", "updated_at", "id"),
         UniqueConstraint("project_id", "code"),
         CheckConstraint("budget >= 0", name="budget"),
         CheckConstraint("depth BETWEEN 1 AND 10", name="depth"),

@@ -13,7 +13,7 @@ from tests.factories.tenants import Tenant
 
 from worksible_api.db.session import commit
 from worksible_api.domains.api_keys.schemas import ApiKeyCreate
-from worksible_api.domains.api_keys.service import OPERATOR_SCOPES, ApiKeyService
+from worksible_api.domains.api_keys.service import OPERATOR, ApiKeyService
 from worksible_api.models import ApiKey
 
 EXTRA_KEYS = 5
@@ -134,7 +134,7 @@ class TestListApiKeys:
                 session,
                 tenant.organization.id,
                 app.state.key_verifier,
-                acting_scopes=OPERATOR_SCOPES,
+                actor=OPERATOR,
             )
             twins = [(await service.create(ApiKeyCreate(name=f"twin {i}")))[0] for i in range(4)]
             await commit(session)

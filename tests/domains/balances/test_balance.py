@@ -24,6 +24,7 @@ class TestGetBalance:
         response = await client.get(_path(freelancer.id), headers=tenant.headers)
         assert response.status_code == 200
         assert response.json() == {
+            "livemode": True,
             "object": "balance",
             "freelancer_id": str(freelancer.id),
             "balances": [],

@@ -18,6 +18,7 @@ from tests.factories.wbs import create_wbs_element
 from worksible_api.kit.time import utc_now
 
 EVENT_FIELDS = {
+    "livemode",
     "id",
     "object",
     "event_id",

@@ -11,10 +11,12 @@ from tests.conftest import client_for
 from tests.factories.api_keys import bearer
 from tests.factories.http import assert_problem
 from tests.factories.kiosks import INGEST, clock, create_kiosk, create_site, ingest
+from tests.factories.organizations import set_plan
 from tests.factories.tenants import Tenant, create_tenant
 from tests.fixtures.apps import app_with
 
 from worksible_api.config import Settings
+from worksible_api.models.organization import Plan
 
 
 def _refusal(response: httpx.Response) -> tuple[dict[str, Any], str | None]:
@@ -157,3 +159,26 @@ class TestIpBucket:
             # Another client IP has its own bucket.
             async with client_for(app, "203.0.113.71") as http:
                 assert (await ingest(http, secret, [{}])).status_code == 200
+
+
+class TestPlan:
+    async def test_an_organization_without_api_access_gets_403_until_it_has_it_again(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        """API.md §10: the plan binds the next batch (the kiosk row is read on every batch)."""
+        _, secret = await create_kiosk(app, tenant.organization)
+        batch = [{"event_id": "unusable"}]  # rejected in its result, answered 200
+        assert (await ingest(client, secret, batch)).status_code == 200
+        await set_plan(app, tenant.organization, Plan.CORE)
+        assert_problem(await ingest(client, secret, batch), 403, "plan_not_eligible")
+        await set_plan(app, tenant.organization, Plan.PROFESSIONAL)
+        assert (await ingest(client, secret, batch)).status_code == 200
+
+    async def test_a_wrong_secret_learns_nothing_of_the_plan(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        _, secret = await create_kiosk(app, tenant.organization)
+        await set_plan(app, tenant.organization, Plan.TRIAL)
+        prefix, _, tail = secret.rpartition("_")
+        wrong = await ingest(client, f"{prefix}_{tail[::-1]}", [{"event_id": "x"}])
+        assert_problem(wrong, 401, "invalid_kiosk_secret")

@@ -18,7 +18,9 @@ from worksible_api.kit.money import MAX_MINOR_UNITS
 from worksible_api.models import Freelancer
 
 CONTRACT_FIELDS = {
+    "livemode",
     "id",
+    "external_id",
     "object",
     "freelancer_id",
     "project_id",

@@ -14,7 +14,18 @@ from tests.factories.tenants import Tenant
 
 from worksible_api.models import CostCode
 
-FIELDS = {"id", "object", "code", "name", "status", "metadata", "created_at", "updated_at"}
+FIELDS = {
+    "livemode",
+    "id",
+    "external_id",
+    "object",
+    "code",
+    "name",
+    "status",
+    "metadata",
+    "created_at",
+    "updated_at",
+}
 
 
 async def _create(client: httpx.AsyncClient, tenant: Tenant, **fields: Any) -> httpx.Response:

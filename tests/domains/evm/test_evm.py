@@ -59,6 +59,7 @@ class TestWorkedExample:
         )
         assert response.status_code == 200, response.text
         assert response.json() == {
+            "livemode": True,
             "object": "evm",
             "project_id": str(example.project.id),
             "wbs_element_id": None,

@@ -25,7 +25,9 @@ from worksible_api.errors import Conflict
 from worksible_api.models import Contract, Freelancer
 
 FREELANCER_FIELDS = {
+    "livemode",
     "id",
+    "external_id",
     "object",
     "email",
     "first_name",
@@ -244,33 +246,29 @@ class TestEmailIsUniqueInTheOrganization:
         await create_freelancer(app, tenant.organization, email="race@example.com")
         async with app.state.sessionmaker() as session:
             repository = FreelancerRepository(session, tenant.organization.id)
-            twin = Freelancer(
-                organization_id=tenant.organization.id,
-                email="RACE@example.com",
-                first_name="A",
-                last_name="B",
-                country="GB",
-                default_currency="EUR",
-            )
             with pytest.raises(Conflict, match=r"RACE@example\.com already exists"):
-                await repository.add(twin)
+                await repository.insert(
+                    email="RACE@example.com",
+                    first_name="A",
+                    last_name="B",
+                    country="GB",
+                    default_currency="EUR",
+                )
 
     async def test_other_constraint_violations_are_not_called_duplicates(
         self, app: FastAPI, tenant: Tenant
     ) -> None:
         async with app.state.sessionmaker() as session:
             repository = FreelancerRepository(session, tenant.organization.id)
-            bad = Freelancer(
-                organization_id=tenant.organization.id,
-                email=f"{uuid4().hex[:8]}@example.com",
-                first_name="A",
-                last_name="B",
-                country="GB",
-                default_currency="EUR",
-                status="deleted",
-            )
             with pytest.raises(IntegrityError, match="ck_freelancers_status"):
-                await repository.add(bad)
+                await repository.insert(
+                    email=f"{uuid4().hex[:8]}@example.com",
+                    first_name="A",
+                    last_name="B",
+                    country="GB",
+                    default_currency="EUR",
+                    status="deleted",
+                )
 
     async def test_concurrent_creates_with_one_email_give_one_201(
         self, app: FastAPI, second_app: FastAPI, tenant: Tenant

@@ -44,6 +44,7 @@ class TestCreateHourlyInvoice:
         assert response.status_code == 201, response.text
         body = response.json()
         assert body == {
+            "livemode": True,
             "id": body["id"],
             "object": "invoice",
             "number": None,

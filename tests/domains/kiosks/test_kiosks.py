@@ -13,6 +13,7 @@ from tests.factories.tenants import Tenant
 
 SECRET = re.compile(r"wsk_kiosk_([a-z0-9]{12})_[A-Za-z0-9]{43}")
 KIOSK_FIELDS = {
+    "livemode",
     "id",
     "object",
     "name",

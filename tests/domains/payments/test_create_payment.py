@@ -55,6 +55,7 @@ class TestCreatePayment:
         assert response.status_code == 201, response.text
         body = response.json()
         assert body == {
+            "livemode": True,
             "id": body["id"],
             "object": "payment",
             "invoice_id": str(invoice.id),

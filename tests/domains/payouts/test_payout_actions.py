@@ -120,9 +120,12 @@ class TestCancel:
 
     async def test_cancel_takes_no_body(self, payee: Payee) -> None:
         payout = await payee.payout(3000)
-        response = await payee.act(payout["id"], "cancel", {"reason": "x"})
-        # No body is declared, so one sent is ignored rather than validated.
+        # A route without a body accepts none or {}; other JSON is refused (API.md §12).
+        refused = await payee.act(payout["id"], "cancel", {"reason": "x"})
+        assert refused.status_code == 422
+        response = await payee.act(payout["id"], "cancel", {})
         assert response.status_code == 200
+        assert response.json()["status"] == "canceled"
 
 
 class TestInvalidTransitions:

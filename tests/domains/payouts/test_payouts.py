@@ -14,6 +14,7 @@ from tests.factories.tenants import Tenant
 from worksible_api.kit.time import utc_now
 
 PAYOUT_FIELDS = {
+    "livemode",
     "id",
     "object",
     "freelancer_id",

@@ -23,12 +23,15 @@ from tests.factories.tenants import Tenant
 from worksible_api.models import Contract, Project
 
 PROJECT_FIELDS = {
+    "livemode",
     "id",
+    "external_id",
     "object",
     "name",
     "description",
     "currency",
     "status",
+    "time_zone",
     "metadata",
     "created_at",
     "updated_at",

@@ -16,6 +16,7 @@ from tests.factories.timesheets import create_timed_timesheet, create_timesheet
 from worksible_api.models import Timesheet
 
 CLASH_FIELDS = {
+    "livemode",
     "id",
     "object",
     "freelancer_id",

@@ -17,6 +17,7 @@ from tests.factories.timesheets import create_timed_timesheet, create_timesheet,
 from worksible_api.models import Contract, Freelancer
 
 TIMESHEET_FIELDS = {
+    "livemode",
     "id",
     "object",
     "contract_id",

@@ -16,7 +16,9 @@ from tests.factories.tenants import Tenant
 from worksible_api.models import Project
 
 ELEMENT_FIELDS = {
+    "livemode",
     "id",
+    "external_id",
     "object",
     "project_id",
     "parent_id",

@@ -42,6 +42,7 @@ class TestRecordProgress:
         assert created.status_code == 201, created.text
         body = created.json()
         assert set(body) == {
+            "livemode",
             "id",
             "object",
             "wbs_element_id",

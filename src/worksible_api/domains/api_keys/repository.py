@@ -1,7 +1,6 @@
-from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from worksible_api.db.repository import Repository
@@ -12,31 +11,17 @@ class ApiKeyRepository(Repository[ApiKey]):
     model = ApiKey
     object_name = "API key"
 
-    async def key_ids_of_organization(self) -> list[str]:
-        statement = select(ApiKey.key_id).where(ApiKey.organization_id == self.organization_id)
-        return list((await self.session.execute(statement)).scalars())
-
 
 async def key_ids_of(session: AsyncSession, organization_id: UUID) -> list[str]:
-    return await ApiKeyRepository(session, organization_id).key_ids_of_organization()
-
-
-async def load_for_authentication(session: AsyncSession, key_id: str) -> tuple[ApiKey, str] | None:
-    """The key with its organization's plan; not tenant-scoped, since the key names the tenant."""
+    """The keys of an organization and of its test twin (API.md §17), which shares its plan."""
     statement = (
-        select(ApiKey, Organization.plan)
+        select(ApiKey.key_id)
         .join(Organization, Organization.id == ApiKey.organization_id)
-        .where(ApiKey.key_id == key_id)
+        .where(
+            or_(
+                Organization.id == organization_id,
+                Organization.live_organization_id == organization_id,
+            )
+        )
     )
-    row = (await session.execute(statement)).one_or_none()
-    return (row[0], row[1]) if row else None
-
-
-async def touch_last_used(session: AsyncSession, api_key_id: UUID, ip: str, now: datetime) -> None:
-    await session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == api_key_id)
-        .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now))
-        .values(last_used_at=now, last_used_ip=ip, updated_at=ApiKey.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    return list((await session.execute(statement)).scalars())

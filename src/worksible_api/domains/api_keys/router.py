@@ -2,8 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
 from worksible_api.domains.api_keys.auth import ApiKeysRead, ApiKeysWrite
 from worksible_api.domains.api_keys.repository import ApiKeyRepository
 from worksible_api.domains.api_keys.schemas import (
@@ -12,9 +10,10 @@ from worksible_api.domains.api_keys.schemas import (
     ApiKeyUpdate,
     ApiKeyWithSecret,
 )
-from worksible_api.domains.api_keys.service import ApiKeyService
+from worksible_api.domains.api_keys.service import Actor, ApiKeyService
 from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import ApiKey
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
 
 router = APIRouter(prefix="/api-keys", tags=["API keys"], route_class=ApiRoute)
 
@@ -24,7 +23,7 @@ async def _service(request: Request, principal: ApiKeysWrite, session: SessionDe
         session,
         principal.organization_id,
         request.app.state.key_verifier,
-        acting_scopes=principal.scopes,
+        actor=Actor.of(principal),
     )
 
 

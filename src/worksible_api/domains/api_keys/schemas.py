@@ -2,7 +2,7 @@ from enum import StrEnum
 from ipaddress import ip_network
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, EmailStr, Field, StrictBool
 
 from worksible_api.auth.scopes import VALID_SCOPES
 from worksible_api.kit.fields import (
@@ -54,20 +54,38 @@ class ApiKeyCreate(RequestModel):
         default=None, description="Defaults to 365 days from now; at most 2 years from now."
     )
     ip_allowlist: IpAllowlist = Field(default_factory=list, description="Enterprise plan only.")
+    billing_contact: EmailStr | None = Field(
+        default=None,
+        description="Who is told about deprecations the key calls and about its expiry; "
+        "defaults to the organization's `billing_email`.",
+    )
     metadata: Metadata = Field(default_factory=dict)
+    # Strict: `0` or `"false"` is a mistake to report, not a test key to make.
+    livemode: StrictBool | None = Field(
+        default=None,
+        description="`false` makes a test key (`wsk_test_…`), which sees only test data "
+        "(API.md §17). Defaults to the mode of the key making the request; a test key makes "
+        "only test keys.",
+    )
 
 
 class ApiKeyUpdate(RequestModel):
     name: Name | None = None
     scopes: Scopes | None = None
     ip_allowlist: IpAllowlist | None = None
+    billing_contact: EmailStr | None = Field(
+        default=None, description="`null` sets it to the organization's `billing_email` again."
+    )
     metadata: Metadata | None = None
 
 
 class ApiKeyOut(ObjectOut, WithMetadataOut):
     object: Literal["api_key"] = "api_key"
     name: str
-    prefix: str = Field(description="`wsk_live_<key_id>`: the public part of the key.")
+    prefix: str = Field(
+        description="`wsk_live_<key_id>` (`wsk_test_<key_id>` in test mode): the public part "
+        "of the key."
+    )
     status: ApiKeyStatus
     scopes: list[str]
     expires_at: Timestamp
@@ -75,6 +93,9 @@ class ApiKeyOut(ObjectOut, WithMetadataOut):
     last_used_at: Timestamp | None
     last_used_ip: str | None
     revoked_at: Timestamp | None
+    billing_contact: str | None = Field(
+        description="Who is told about deprecations and this key's expiry (API.md §15)."
+    )
 
 
 class ApiKeyWithSecret(ApiKeyOut):

@@ -2,12 +2,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
 from worksible_api.domains.balances.auth import FreelancersRead
 from worksible_api.domains.balances.repository import BalanceRepository
 from worksible_api.domains.balances.schemas import BalanceOut, CurrencyBalanceOut
 from worksible_api.models import Freelancer
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
 
 router = APIRouter(prefix="/freelancers", tags=["Freelancers"], route_class=ApiRoute)
 

@@ -1,6 +1,6 @@
 from typing import Literal
 
-from worksible_api.kit.fields import IdStr, ResponseModel
+from worksible_api.kit.fields import IdStr, ResponseModel, TenantOut
 
 
 class CurrencyBalanceOut(ResponseModel):
@@ -12,7 +12,7 @@ class CurrencyBalanceOut(ResponseModel):
     available: int
 
 
-class BalanceOut(ResponseModel):
+class BalanceOut(TenantOut):
     object: Literal["balance"] = "balance"
     freelancer_id: IdStr
     balances: list[CurrencyBalanceOut]

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert
 
 from worksible_api.db.repository import Repository
-from worksible_api.domains.contracts.repository import id_filter
+from worksible_api.domains.contracts.repository import CONTRACT_TIME_ZONE, id_filter, in_time_zone
 from worksible_api.domains.timesheets.repository import array_param, uuid_array
 from worksible_api.models import ClockEvent, Contract, Freelancer
 
@@ -216,13 +216,15 @@ class BatchLookup(Repository[Freelancer]):
         )
         return set((await self.session.execute(statement)).scalars())
 
-    async def lock_hourly_contracts(self, freelancer_ids: Collection[UUID]) -> list[Contract]:
-        """The freelancers' active hourly contracts, FOR SHARE: none ends or moves its dates
-        until the batch commits, as for any booking."""
+    async def lock_hourly_contracts(
+        self, freelancer_ids: Collection[UUID]
+    ) -> list[tuple[Contract, str]]:
+        """The freelancers' active hourly contracts, each with its time zone, FOR SHARE: none
+        ends or moves its dates until the batch commits, as for any booking."""
         if not freelancer_ids:
             return []
         statement = (
-            select(Contract)
+            in_time_zone(select(Contract, CONTRACT_TIME_ZONE))
             .where(
                 Contract.organization_id == self.organization_id,
                 Contract.freelancer_id == any_(uuid_array("freelancer_ids", freelancer_ids)),
@@ -230,7 +232,7 @@ class BatchLookup(Repository[Freelancer]):
                 Contract.type == "hourly",
             )
             .order_by(Contract.id)
-            .with_for_update(read=True)
+            .with_for_update(of=Contract, read=True)
             .execution_options(populate_existing=True)
         )
-        return list((await self.session.execute(statement)).scalars())
+        return [(contract, zone) for contract, zone in await self.session.execute(statement)]

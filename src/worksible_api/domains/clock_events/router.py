@@ -2,9 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
-from worksible_api.direct_reads import direct_read
 from worksible_api.domains.clock_events.auth import ClockEventsRead
 from worksible_api.domains.clock_events.repository import ClockEventRepository
 from worksible_api.domains.clock_events.schemas import (
@@ -18,6 +15,8 @@ from worksible_api.domains.kiosks.auth import AuthenticatedKiosk
 from worksible_api.idempotency import service as idempotency
 from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import ClockEvent
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import retrieve
 
 router = APIRouter(prefix="/clock-events", tags=["Clock events"], route_class=ApiRoute)
 
@@ -31,18 +30,22 @@ FilterId = Annotated[str | None, Query(max_length=100)]
     summary="Send a batch of clock events (kiosk secret, no API key)",
 )
 async def ingest_clock_events(
-    request: Request, kiosk: AuthenticatedKiosk, session: SessionDep, body: IngestBody
+    request: Request, caller: AuthenticatedKiosk, session: SessionDep, body: IngestBody
 ) -> IngestResult | Response:
     # The route class keeps Idempotency-Key for requests under an API key; a kiosk's keys
-    # are its organization's, like a key's (API.md §5), so the claim is taken here.
+    # are the kiosk's own (API.md §5), so the claim is taken here.
     outcome = await idempotency.begin(
-        request, session, request.app.state.idempotency_cache, kiosk.organization_id
+        request,
+        session,
+        request.app.state.idempotency_cache,
+        caller.kiosk.organization_id,
+        caller.credential,
     )
     if isinstance(outcome, Response):
         return outcome
     request.state.idempotency_claim = outcome
     # 200 whatever became of each event: the results say, one per event, in order.
-    return await IngestService(session, kiosk).ingest(body.events)
+    return await IngestService(session, caller.kiosk).ingest(body.events)
 
 
 @router.get("", response_model=Page[ClockEventOut], summary="List clock events")
@@ -60,9 +63,12 @@ async def list_clock_events(
     return await repository.page(statement, params, request.url, ClockEventOut.model_validate)
 
 
-@router.get("/{clock_event_id}", response_model=ClockEventOut, summary="Retrieve a clock event")
-@direct_read
-async def get_clock_event(
-    clock_event_id: str, principal: ClockEventsRead, event: PathClockEvent
-) -> ClockEventOut:
-    return ClockEventOut.model_validate(event)
+retrieve(
+    router,
+    "/{clock_event_id}",
+    response_model=ClockEventOut,
+    principal=ClockEventsRead,
+    path_object=PathClockEvent,
+    name="get_clock_event",
+    summary="Retrieve a clock event",
+)

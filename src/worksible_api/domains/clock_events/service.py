@@ -12,10 +12,10 @@ an API booking, never pair the same events twice or check limits against stale e
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from pydantic import TypeAdapter, ValidationError
@@ -61,7 +61,8 @@ from worksible_api.domains.timesheets.service import (
     violations_among,
 )
 from worksible_api.errors import CurrencyMismatch, WbsProjectMismatch
-from worksible_api.kit.time import utc_now
+from worksible_api.kit.time import rfc3339, utc_now
+from worksible_api.kit.time_zones import local_date
 from worksible_api.models import Contract, Kiosk
 
 # occurred_at may run this far ahead of our clock (kiosk clocks drift); further is refused.
@@ -117,28 +118,41 @@ def _wbs_fits(contract: Contract, target: WbsTarget) -> str | None:
     return None
 
 
+class DatedContract(NamedTuple):
+    """The contract a clock-in's time goes on, and the local date it falls on there."""
+
+    contract: Contract
+    work_date: date
+
+
 @dataclass
 class Batch:
     """What the rules look at, read once per batch under the freelancers' locks."""
 
     known_freelancers: set[UUID]
     contracts: dict[UUID, list[Contract]]
+    # Each contract's time zone, by contract id (API.md §17).
+    time_zones: dict[UUID, str]
     targets: dict[UUID, WbsTarget]
     now: datetime = field(default_factory=utc_now)
 
-    def contract_on(self, freelancer_id: UUID, day: date) -> Contract | None:
-        """The active hourly contract whose dates contain `day`; the latest started if several."""
+    def contract_on(self, freelancer_id: UUID, moment: datetime) -> DatedContract | None:
+        """The active hourly contract whose dates contain `moment`'s local date in the
+        contract's own time zone; the latest started if several."""
         fitting = [
-            contract
+            DatedContract(contract, day)
             for contract in self.contracts.get(freelancer_id, [])
-            if contract.start_date <= day
-            and (contract.end_date is None or day <= contract.end_date)
+            if _contains(contract, day := local_date(moment, self.time_zones[contract.id]))
         ]
         if not fitting:
             return None
         return max(
             fitting,
-            key=lambda c: (c.start_date, c.activated_at or c.created_at, c.id),
+            key=lambda d: (
+                d.contract.start_date,
+                d.contract.activated_at or d.contract.created_at,
+                d.contract.id,
+            ),
         )
 
     def refusal(self, event: ClockEventIn, freelancer_id: UUID | None) -> EventResult | None:
@@ -154,20 +168,20 @@ class Batch:
                 RejectionCode.IN_THE_FUTURE,
                 "occurred_at is more than 5 minutes in the future.",
             )
-        day = event.occurred_at.date()
-        contract = self.contract_on(freelancer_id, day)
-        if contract is None:
+        dated = self.contract_on(freelancer_id, event.occurred_at)
+        if dated is None:
             return _rejected(
                 event.event_id,
                 RejectionCode.NO_ACTIVE_CONTRACT,
-                f"The freelancer has no active hourly contract on {day}.",
+                "The freelancer has no active hourly contract on the day of "
+                f"{rfc3339(event.occurred_at)} (the local date in the project's time zone).",
             )
         if event.wbs_element_id is None:
             return None
         element_id = parse_id(event.wbs_element_id)
         target = self.targets.get(element_id) if element_id else None
         problem = (
-            _wbs_fits(contract, target)
+            _wbs_fits(dated.contract, target)
             if target
             else f"No such WBS element: {event.wbs_element_id}"
         )
@@ -223,9 +237,11 @@ class IngestService:
                 element_ids.add(element_id)
         known = await self.lookup.lock_freelancers(freelancer_ids)
         contracts: dict[UUID, list[Contract]] = {}
-        for contract in await self.lookup.lock_hourly_contracts(known):
+        time_zones: dict[UUID, str] = {}
+        for contract, time_zone in await self.lookup.lock_hourly_contracts(known):
             contracts.setdefault(contract.freelancer_id, []).append(contract)
-        return Batch(known, contracts, await self.wbs.targets(element_ids))
+            time_zones[contract.id] = time_zone
+        return Batch(known, contracts, time_zones, await self.wbs.targets(element_ids))
 
     async def _store(
         self,
@@ -303,16 +319,19 @@ class IngestService:
             clock_in.wbs_element_id for clock_in, _ in pairs if clock_in.wbs_element_id is not None
         }
         targets = {**batch.targets, **await self.wbs.targets(element_ids - batch.targets.keys())}
-        ledger = _Ledger(await self.bookings.timesheets.counted_in_ranges(_day_ranges(pairs)))
+        # A contract that ended since its clock_in was accepted takes no pair: both halves
+        # stay unpaired.
+        bookable = [
+            (clock_in, clock_out, dated)
+            for clock_in, clock_out in pairs
+            if (dated := batch.contract_on(clock_in.freelancer_id, clock_in.occurred_at))
+        ]
+        counted = await self.bookings.timesheets.counted_in_ranges(_day_ranges(bookable))
+        ledger = _Ledger(counted)
         entries: list[ClockEntryRow] = []
         raised: list[ClashRow] = []
         timesheet_of: dict[UUID, UUID] = {}
-        for clock_in, clock_out in pairs:
-            work_date = clock_in.occurred_at.astimezone(UTC).date()
-            contract = batch.contract_on(clock_in.freelancer_id, work_date)
-            if contract is None:
-                # Accepted with a contract that ended since: both halves stay unpaired.
-                continue
+        for clock_in, clock_out, (contract, work_date) in bookable:
             minutes = _pair_minutes(clock_in, clock_out)
             booking = Booking(
                 clock_in.freelancer_id,
@@ -332,7 +351,7 @@ class IngestService:
                 started_at=clock_in.occurred_at,
                 ended_at=clock_out.occurred_at,
                 wbs_element_id=_bookable(contract, target),
-                clash=bool(violations),
+                clash=False,  # known once the whole batch is checked, below
             )
             ledger.add(
                 entry.freelancer_id,
@@ -341,7 +360,11 @@ class IngestService:
             entries.append(entry)
             raised.extend(clash_rows(entry.freelancer_id, entry.id, violations))
             timesheet_of[clock_in.id] = timesheet_of[clock_out.id] = entry.id
-        await self.bookings.timesheets.insert_clock_entries(entries, batch.now)
+        # An entry is in a clash when any clash of the batch names it, including one that a
+        # later entry of the batch raised: it is written flagged, as the API then answers it.
+        flagged = {id_ for row in raised for id_ in row.timesheet_ids}
+        entries = [replace(entry, clash=entry.id in flagged) for entry in entries]
+        await self.bookings.add_clock_entries(entries, batch.now)
         await self.bookings.clashes.open(raised)
         await self.events.link(timesheet_of)
 
@@ -388,14 +411,20 @@ def _pairs(before: StoredEvent, after: StoredEvent) -> bool:
     )
 
 
-def _day_ranges(pairs: Sequence[tuple[StoredEvent, StoredEvent]]) -> list[DayRange]:
-    """Each freelancer's work dates an entry of `pairs` could clash with."""
+def _day_ranges(
+    bookable: Sequence[tuple[StoredEvent, StoredEvent, DatedContract]],
+) -> list[DayRange]:
+    """Each freelancer's work dates an entry of `bookable` could clash with."""
     days: dict[UUID, tuple[date, date]] = {}
-    for clock_in, _ in pairs:
-        day = clock_in.occurred_at.astimezone(UTC).date()
+    for clock_in, _, dated in bookable:
+        day = dated.work_date
         first, last = days.get(clock_in.freelancer_id, (day, day))
         days[clock_in.freelancer_id] = (min(first, day), max(last, day))
     return [
         DayRange(freelancer_id, shifted(first, -OVERLAP_WINDOW), shifted(last, OVERLAP_WINDOW))
         for freelancer_id, (first, last) in days.items()
     ]
+
+
+def _contains(contract: Contract, day: date) -> bool:
+    return contract.start_date <= day and (contract.end_date is None or day <= contract.end_date)

@@ -6,17 +6,19 @@ writes never wait on each other in a cycle.
 """
 
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 from uuid import UUID
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from worksible_api.db.base import Base
 from worksible_api.db.repository import Repository, parse_id
 from worksible_api.errors import ValidationFailed
-from worksible_api.models import Contract, Freelancer, Project, Timesheet
+from worksible_api.models import Contract, Freelancer, Organization, Project, Timesheet
 
 ModelT = TypeVar("ModelT", bound=Base)
+ColumnsT = TypeVarTuple("ColumnsT")
 
 
 class LockingRepository(Repository[ModelT]):
@@ -61,6 +63,20 @@ def id_filter(column: Any, raw_id: str | None) -> Any:
     return column == object_id if object_id is not None else false()
 
 
+# The time zone whose local date a contract's time is dated by (API.md §17): its project's,
+# else its organization's (a contract without a project included). Read with `in_time_zone`.
+CONTRACT_TIME_ZONE: ColumnElement[str] = func.coalesce(Project.time_zone, Organization.time_zone)
+
+
+def in_time_zone(statement: Select[*ColumnsT]) -> Select[*ColumnsT]:
+    """`statement` on contracts, joined to what CONTRACT_TIME_ZONE reads."""
+    return (
+        statement.select_from(Contract)
+        .join(Organization, Organization.id == Contract.organization_id)
+        .outerjoin(Project, Project.id == Contract.project_id)
+    )
+
+
 class ContractRepository(LockingRepository[Contract]):
     model = Contract
     object_name = "contract"
@@ -76,6 +92,13 @@ class ContractRepository(LockingRepository[Contract]):
         if project_id is not None:
             statement = statement.where(id_filter(Contract.project_id, project_id))
         return statement
+
+    async def time_zone(self, contract: Contract) -> str:
+        statement = in_time_zone(select(CONTRACT_TIME_ZONE)).where(
+            Contract.organization_id == self.organization_id, Contract.id == contract.id
+        )
+        time_zone: str = (await self.session.execute(statement)).scalar_one()
+        return time_zone
 
     async def latest_work_date(self, contract_id: UUID) -> date | None:
         """The last day with time booked on the contract, rejected entries aside."""

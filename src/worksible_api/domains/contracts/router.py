@@ -2,9 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
-from worksible_api.direct_reads import direct_read
 from worksible_api.domains.contracts.auth import ContractsRead, ContractsWrite
 from worksible_api.domains.contracts.repository import ContractRepository
 from worksible_api.domains.contracts.schemas import (
@@ -14,8 +11,10 @@ from worksible_api.domains.contracts.schemas import (
     ContractUpdate,
 )
 from worksible_api.domains.contracts.service import ContractService
-from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.kit.pagination import ExternalIdQuery, ListParamsDep, Page
 from worksible_api.models import Contract
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import retrieve
 
 router = APIRouter(prefix="/contracts", tags=["Contracts"], route_class=ApiRoute)
 
@@ -42,11 +41,13 @@ async def list_contracts(
     status: ContractStatus | None = None,
     freelancer_id: FilterId = None,
     project_id: FilterId = None,
+    external_id: ExternalIdQuery = None,
 ) -> Page[ContractOut]:
     repository = ContractRepository(session, principal.organization_id)
     statement = repository.filtered(
         status=status, freelancer_id=freelancer_id, project_id=project_id
     )
+    statement = repository.with_external_id(statement, external_id)
     return await repository.page(statement, params, request.url, ContractOut.model_validate)
 
 
@@ -55,12 +56,15 @@ async def create_contract(service: Service, body: ContractCreate) -> ContractOut
     return ContractOut.model_validate(await service.create(body))
 
 
-@router.get("/{contract_id}", response_model=ContractOut, summary="Retrieve a contract")
-@direct_read
-async def get_contract(
-    contract_id: str, principal: ContractsRead, contract: PathContract
-) -> ContractOut:
-    return ContractOut.model_validate(contract)
+retrieve(
+    router,
+    "/{contract_id}",
+    response_model=ContractOut,
+    principal=ContractsRead,
+    path_object=PathContract,
+    name="get_contract",
+    summary="Retrieve a contract",
+)
 
 
 @router.patch("/{contract_id}", response_model=ContractOut, summary="Update a contract")

@@ -5,11 +5,13 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from worksible_api.kit.fields import (
+    ExternalId,
     IdStr,
     Metadata,
     ObjectOut,
     RequestModel,
     Timestamp,
+    WithExternalIdOut,
     WithMetadataOut,
 )
 from worksible_api.kit.money import CurrencyCode, PositiveMinorUnits
@@ -40,6 +42,7 @@ def money_matches_type(field: str, value: int | None, contract_type: object) -> 
 
 
 class ContractCreate(RequestModel):
+    external_id: ExternalId | None = None
     freelancer_id: ObjectId
     project_id: ObjectId | None = None
     type: ContractType
@@ -78,6 +81,8 @@ class ContractCreate(RequestModel):
 class ContractUpdate(RequestModel):
     """Money, dates and project change only while draft; `end_date` also while active."""
 
+    external_id: ExternalId | None = None
+
     project_id: ObjectId | None = None
     rate: PositiveMinorUnits | None = None
     amount: PositiveMinorUnits | None = None
@@ -86,7 +91,7 @@ class ContractUpdate(RequestModel):
     metadata: Metadata | None = None
 
 
-class ContractOut(ObjectOut, WithMetadataOut):
+class ContractOut(ObjectOut, WithExternalIdOut, WithMetadataOut):
     object: Literal["contract"] = "contract"
     freelancer_id: IdStr
     project_id: IdStr | None

@@ -14,11 +14,14 @@ from worksible_api.domains.contracts.repository import (
 )
 from worksible_api.domains.contracts.schemas import (
     ContractCreate,
+    ContractOut,
     ContractStatus,
     ContractType,
     ContractUpdate,
     money_matches_type,
 )
+from worksible_api.domains.events.emitter import emit
+from worksible_api.domains.events.types import EventType
 from worksible_api.errors import FreelancerArchived, InvalidState, ValidationFailed
 from worksible_api.kit.states import StateMachine, transition
 from worksible_api.kit.time import utc_now
@@ -53,9 +56,14 @@ def _check_project_active(project: Project) -> None:
         )
 
 
+# Fields a contract takes in any status: the client's own.
+ANY_STATUS_FIELDS = frozenset({"metadata", "external_id"})
+
+
 class ContractService:
     def __init__(self, session: AsyncSession, organization_id: UUID) -> None:
         self.session = session
+        self.organization_id = organization_id
         self.contracts = ContractRepository(session, organization_id)
         self.freelancers = FreelancerLookup(session, organization_id)
         self.projects = ProjectLookup(session, organization_id)
@@ -82,9 +90,11 @@ class ContractService:
             currency=data.currency or freelancer.default_currency,
             start_date=data.start_date,
             end_date=data.end_date,
+            external_id=data.external_id,
             metadata_=data.metadata,
         )
-        return await self.contracts.add(contract)
+        await self.contracts.add(contract)
+        return self._emitted(EventType.CONTRACT_CREATED, contract)
 
     async def activate(self, contract: Contract) -> Contract:
         # Same freelancer lock as create (taken before the contract's, per the lock order), so a
@@ -96,13 +106,13 @@ class ContractService:
         contract_machine.apply(contract, "activate")
         contract.activated_at = utc_now()
         await self.session.flush()
-        return contract
+        return self._emitted(EventType.CONTRACT_ACTIVATED, contract)
 
     async def end(self, contract: Contract) -> Contract:
         contract_machine.apply(contract, "end")
         contract.ended_at = utc_now()
         await self.session.flush()
-        return contract
+        return self._emitted(EventType.CONTRACT_ENDED, contract)
 
     async def update(self, contract: Contract, data: ContractUpdate) -> Contract:
         changes = data.model_dump(exclude_unset=True)
@@ -125,6 +135,11 @@ class ContractService:
         for field, value in changes.items():
             setattr(contract, "metadata_" if field == "metadata" else field, value)
         await self.session.flush()
+        return contract
+
+    def _emitted(self, type_: EventType, contract: Contract) -> Contract:
+        """Records the change as an event, with the contract as the API now answers it."""
+        emit(self.session, self.organization_id, type_, ContractOut.model_validate(contract))
         return contract
 
     @staticmethod
@@ -150,7 +165,7 @@ class ContractService:
             ContractStatus.DRAFT: DRAFT_FIELDS,
             ContractStatus.ACTIVE: ACTIVE_FIELDS,
         }.get(ContractStatus(contract.status), frozenset())
-        refused = sorted(set(fields) - allowed - {"metadata"})
+        refused = sorted(set(fields) - allowed - ANY_STATUS_FIELDS)
         if refused:
             raise InvalidState(
                 f"Cannot change {', '.join(refused)} on a contract that is {contract.status}.",

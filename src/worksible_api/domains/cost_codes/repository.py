@@ -1,7 +1,7 @@
 from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import IntegrityError
 
-from worksible_api.db.repository import Repository, parse_id
+from worksible_api.db.repository import Repository, parse_id, violated_constraint
 from worksible_api.domains.cost_codes.schemas import CostCodeStatus
 from worksible_api.errors import Conflict, ValidationFailed
 from worksible_api.models import CostCode
@@ -12,12 +12,6 @@ CODE_CONSTRAINT = "uq_cost_codes_organization_id_code"
 
 def code_conflict(code: str) -> Conflict:
     return Conflict(f"The cost code {code} already exists in your organization.")
-
-
-def _violates(error: IntegrityError, constraint: str) -> bool:
-    # asyncpg's UniqueViolationError, wrapped by SQLAlchemy's DBAPI adapter, names the index.
-    cause = getattr(error.orig, "__cause__", None)
-    return getattr(cause, "constraint_name", None) == constraint
 
 
 class CostCodeRepository(Repository[CostCode]):
@@ -43,7 +37,7 @@ class CostCodeRepository(Repository[CostCode]):
         try:
             await self.session.flush()
         except IntegrityError as error:
-            if _violates(error, CODE_CONSTRAINT):
+            if violated_constraint(error) == CODE_CONSTRAINT:
                 raise code_conflict(cost_code.code) from error
             raise
         return cost_code

@@ -2,9 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
-from worksible_api.direct_reads import direct_read
 from worksible_api.domains.cost_codes.auth import CostCodesRead, CostCodesWrite
 from worksible_api.domains.cost_codes.repository import CostCodeRepository
 from worksible_api.domains.cost_codes.schemas import (
@@ -14,8 +11,10 @@ from worksible_api.domains.cost_codes.schemas import (
     CostCodeUpdate,
 )
 from worksible_api.domains.cost_codes.service import CostCodeService
-from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.kit.pagination import ExternalIdQuery, ListParamsDep, Page
 from worksible_api.models import CostCode
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import retrieve
 
 router = APIRouter(prefix="/cost-codes", tags=["Cost codes"], route_class=ApiRoute)
 
@@ -39,11 +38,11 @@ async def list_cost_codes(
     session: SessionDep,
     params: ListParamsDep,
     status: Annotated[CostCodeStatus | None, Query()] = None,
+    external_id: ExternalIdQuery = None,
 ) -> Page[CostCodeOut]:
     repository = CostCodeRepository(session, principal.organization_id)
-    return await repository.page(
-        repository.filtered(status), params, request.url, CostCodeOut.model_validate
-    )
+    statement = repository.with_external_id(repository.filtered(status), external_id)
+    return await repository.page(statement, params, request.url, CostCodeOut.model_validate)
 
 
 @router.post(
@@ -58,12 +57,15 @@ async def create_cost_code(service: Service, body: CostCodeCreate) -> CostCodeOu
     return CostCodeOut.model_validate(await service.create(body))
 
 
-@router.get("/{cost_code_id}", response_model=CostCodeOut, summary="Retrieve a cost code")
-@direct_read
-async def get_cost_code(
-    cost_code_id: str, principal: CostCodesRead, cost_code: PathCostCode
-) -> CostCodeOut:
-    return CostCodeOut.model_validate(cost_code)
+retrieve(
+    router,
+    "/{cost_code_id}",
+    response_model=CostCodeOut,
+    principal=CostCodesRead,
+    path_object=PathCostCode,
+    name="get_cost_code",
+    summary="Retrieve a cost code",
+)
 
 
 @router.patch(

@@ -3,7 +3,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from worksible_api.kit.fields import Metadata, Name, ObjectOut, RequestModel, WithMetadataOut
+from worksible_api.kit.fields import (
+    ExternalId,
+    Metadata,
+    Name,
+    ObjectOut,
+    RequestModel,
+    WithExternalIdOut,
+    WithMetadataOut,
+)
 
 # API.md §13: 1 to 32 of A-Z 0-9 . - ; case matters, nothing is normalized.
 Code = Annotated[
@@ -19,6 +27,7 @@ class CostCodeStatus(StrEnum):
 
 
 class CostCodeCreate(RequestModel):
+    external_id: ExternalId | None = None
     code: Code
     name: Name
     metadata: Metadata = Field(default_factory=dict)
@@ -27,11 +36,13 @@ class CostCodeCreate(RequestModel):
 class CostCodeUpdate(RequestModel):
     """`code` is fixed once created: archive the cost code and create another instead."""
 
+    external_id: ExternalId | None = None
+
     name: Name | None = None
     metadata: Metadata | None = None
 
 
-class CostCodeOut(ObjectOut, WithMetadataOut):
+class CostCodeOut(ObjectOut, WithExternalIdOut, WithMetadataOut):
     object: Literal["cost_code"] = "cost_code"
     code: str
     name: str

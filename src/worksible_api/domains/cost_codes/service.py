@@ -35,6 +35,7 @@ class CostCodeService:
             code=data.code,
             name=data.name,
             status=CostCodeStatus.ACTIVE,
+            external_id=data.external_id,
             metadata_=data.metadata,
         )
         return await self.cost_codes.add_unique(cost_code)

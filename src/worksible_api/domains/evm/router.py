@@ -2,7 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from worksible_api.db.session import ApiRoute, SessionDep
 from worksible_api.domains.evm.auth import EvmRead
 from worksible_api.domains.evm.schemas import EvmOut, SCurveOut, SCurvePoint
 from worksible_api.domains.evm.service import EvmService
@@ -10,6 +9,7 @@ from worksible_api.domains.wbs.dependencies import PathProject
 from worksible_api.kit.evm import Interval
 from worksible_api.kit.fields import QueryDate
 from worksible_api.kit.time import utc_now
+from worksible_api.pipeline import ApiRoute, SessionDep
 
 router = APIRouter(prefix="/projects/{project_id}/evm", tags=["Earned value"], route_class=ApiRoute)
 

@@ -5,13 +5,13 @@ from typing import Annotated, Literal
 from pydantic import Field, PlainSerializer
 
 from worksible_api.kit.evm import Interval
-from worksible_api.kit.fields import IdStr, ResponseModel
+from worksible_api.kit.fields import IdStr, ResponseModel, TenantOut
 
 # Exact decimals internally; plain JSON numbers on the wire (`0.5625`, `30.0`).
 Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
-class EvmOut(ResponseModel):
+class EvmOut(TenantOut):
     """Earned value of a project or of one element's subtree (API.md §13). Money in minor
     units of `currency`; null where the divisor of a ratio is 0."""
 
@@ -42,7 +42,7 @@ class SCurvePoint(ResponseModel):
     ac: int
 
 
-class SCurveOut(ResponseModel):
+class SCurveOut(TenantOut):
     object: Literal["s_curve"] = "s_curve"
     project_id: IdStr
     wbs_element_id: IdStr | None

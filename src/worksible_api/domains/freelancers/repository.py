@@ -1,7 +1,11 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from sqlalchemy import Select, func
 from sqlalchemy.exc import IntegrityError
 
-from worksible_api.db.repository import Repository
+from worksible_api.db.repository import Repository, violated_constraint
 from worksible_api.domains.freelancers.schemas import FreelancerFilters
 from worksible_api.errors import Conflict
 from worksible_api.models import Freelancer
@@ -12,12 +16,6 @@ EMAIL_INDEX = "uq_freelancers_organization_id_email"
 
 def email_conflict(email: str) -> Conflict:
     return Conflict(f"A freelancer with the email {email} already exists in your organization.")
-
-
-def _violates_email_index(error: IntegrityError) -> bool:
-    # asyncpg's UniqueViolationError, wrapped by SQLAlchemy's DBAPI adapter, names the index.
-    cause = getattr(error.orig, "__cause__", None)
-    return getattr(cause, "constraint_name", None) == EMAIL_INDEX
 
 
 class FreelancerRepository(Repository[Freelancer]):
@@ -35,20 +33,25 @@ class FreelancerRepository(Repository[Freelancer]):
             statement = statement.where(Freelancer.country == filters.country)
         return statement
 
-    async def add(self, instance: Freelancer) -> Freelancer:
-        self.session.add(instance)
-        await self.flush_email(instance.email)
-        return instance
+    async def insert(self, **values: Any) -> Freelancer:
+        """A new freelancer in one statement; 409 if another one has the email."""
+        with _unique_email(values["email"]):
+            return await super().insert(**values)
 
     async def flush_email(self, email: str) -> None:
-        """Flushes a freelancer whose email is `email`; 409 if another one has it.
-
-        The unique index decides, and it also sees a concurrent request's uncommitted row: the
-        later of two requests waits for the first to commit, then fails here.
-        """
-        try:
+        """Flushes a freelancer whose email is `email`; 409 if another one has it."""
+        with _unique_email(email):
             await self.session.flush()
-        except IntegrityError as error:
-            if _violates_email_index(error):
-                raise email_conflict(email) from error
-            raise
+
+
+@contextmanager
+def _unique_email(email: str) -> Iterator[None]:
+    """The unique index decides whether `email` is taken, and it also sees a concurrent
+    request's uncommitted row: the later of two requests waits for the first to commit, then
+    fails here with 409."""
+    try:
+        yield
+    except IntegrityError as error:
+        if violated_constraint(error) == EMAIL_INDEX:
+            raise email_conflict(email) from error
+        raise

@@ -2,9 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
-from worksible_api.direct_reads import direct_read
 from worksible_api.domains.freelancers.auth import FreelancersRead, FreelancersWrite
 from worksible_api.domains.freelancers.repository import FreelancerRepository
 from worksible_api.domains.freelancers.schemas import (
@@ -14,8 +11,10 @@ from worksible_api.domains.freelancers.schemas import (
     FreelancerUpdate,
 )
 from worksible_api.domains.freelancers.service import FreelancerService
-from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.kit.pagination import ExternalIdQuery, ListParamsDep, Page
 from worksible_api.models import Freelancer
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import retrieve
 
 router = APIRouter(prefix="/freelancers", tags=["Freelancers"], route_class=ApiRoute)
 
@@ -39,11 +38,11 @@ async def list_freelancers(
     session: SessionDep,
     params: ListParamsDep,
     filters: FreelancerFiltersDep,
+    external_id: ExternalIdQuery = None,
 ) -> Page[FreelancerOut]:
     repository = FreelancerRepository(session, principal.organization_id)
-    return await repository.page(
-        repository.filtered(filters), params, request.url, FreelancerOut.model_validate
-    )
+    statement = repository.with_external_id(repository.filtered(filters), external_id)
+    return await repository.page(statement, params, request.url, FreelancerOut.model_validate)
 
 
 @router.post("", status_code=201, response_model=FreelancerOut, summary="Create a freelancer")
@@ -51,12 +50,15 @@ async def create_freelancer(service: Service, body: FreelancerCreate) -> Freelan
     return FreelancerOut.model_validate(await service.create(body))
 
 
-@router.get("/{freelancer_id}", response_model=FreelancerOut, summary="Retrieve a freelancer")
-@direct_read
-async def get_freelancer(
-    freelancer_id: str, principal: FreelancersRead, freelancer: PathFreelancer
-) -> FreelancerOut:
-    return FreelancerOut.model_validate(freelancer)
+retrieve(
+    router,
+    "/{freelancer_id}",
+    response_model=FreelancerOut,
+    principal=FreelancersRead,
+    path_object=PathFreelancer,
+    name="get_freelancer",
+    summary="Retrieve a freelancer",
+)
 
 
 @router.patch("/{freelancer_id}", response_model=FreelancerOut, summary="Update a freelancer")

@@ -7,11 +7,13 @@ from pydantic import EmailStr, Field
 
 from worksible_api.kit.countries import CountryCode
 from worksible_api.kit.fields import (
+    ExternalId,
     Metadata,
     Name,
     ObjectOut,
     RequestModel,
     Timestamp,
+    WithExternalIdOut,
     WithMetadataOut,
 )
 from worksible_api.kit.money import CurrencyCode
@@ -23,6 +25,7 @@ class FreelancerStatus(StrEnum):
 
 
 class FreelancerCreate(RequestModel):
+    external_id: ExternalId | None = None
     email: EmailStr = Field(description="Unique in your organization, whatever its case.")
     first_name: Name
     last_name: Name
@@ -34,6 +37,7 @@ class FreelancerCreate(RequestModel):
 
 
 class FreelancerUpdate(RequestModel):
+    external_id: ExternalId | None = None
     email: EmailStr | None = None
     first_name: Name | None = None
     last_name: Name | None = None
@@ -42,7 +46,7 @@ class FreelancerUpdate(RequestModel):
     metadata: Metadata | None = None
 
 
-class FreelancerOut(ObjectOut, WithMetadataOut):
+class FreelancerOut(ObjectOut, WithExternalIdOut, WithMetadataOut):
     object: Literal["freelancer"] = "freelancer"
     email: str
     first_name: str

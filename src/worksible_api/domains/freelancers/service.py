@@ -5,13 +5,16 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from worksible_api.domains.events.emitter import emit
+from worksible_api.domains.events.types import EventType
 from worksible_api.domains.freelancers.repository import FreelancerRepository
 from worksible_api.domains.freelancers.schemas import (
     FreelancerCreate,
+    FreelancerOut,
     FreelancerStatus,
     FreelancerUpdate,
 )
-from worksible_api.domains.organizations.repository import OrganizationRepository
+from worksible_api.domains.organizations.repository import default_currency_of
 from worksible_api.errors import ValidationFailed
 from worksible_api.kit.states import StateMachine, transition
 from worksible_api.kit.time import utc_now
@@ -36,25 +39,20 @@ class FreelancerService:
         self.freelancers = FreelancerRepository(session, organization_id)
 
     async def create(self, data: FreelancerCreate) -> Freelancer:
-        # A taken email is found by the unique index when the row is flushed (`add`): a check
-        # before it would cost every create a query and still miss a concurrent request's row.
-        default_currency = data.default_currency
-        if default_currency is None:
-            organization = await OrganizationRepository(
-                self.session, self.organization_id
-            ).current()
-            default_currency = organization.default_currency
-        freelancer = Freelancer(
-            organization_id=self.organization_id,
+        # A taken email is found by the unique index when the row is written: a check before
+        # it would cost every create a query and still miss a concurrent request's row. The
+        # organization's default currency is read within the INSERT, not by a query first.
+        freelancer = await self.freelancers.insert(
             email=data.email,
             first_name=data.first_name,
             last_name=data.last_name,
             country=data.country,
-            default_currency=default_currency,
+            default_currency=data.default_currency or default_currency_of(self.organization_id),
             status=FreelancerStatus.ACTIVE,
+            external_id=data.external_id,
             metadata_=data.metadata,
         )
-        return await self.freelancers.add(freelancer)
+        return self._emitted(EventType.FREELANCER_CREATED, freelancer)
 
     async def update(self, freelancer: Freelancer, data: FreelancerUpdate) -> Freelancer:
         """`freelancer` is locked by the caller."""
@@ -64,8 +62,10 @@ class FreelancerService:
                 raise ValidationFailed.for_field(["body", field], f"{field} cannot be null.")
         for field, value in changes.items():
             setattr(freelancer, _attribute(field), value)
+        # Values equal to the stored ones change nothing: no UPDATE is sent and no event told.
+        changed = self.session.is_modified(freelancer)
         await self.freelancers.flush_email(freelancer.email)
-        return freelancer
+        return self._emitted(EventType.FREELANCER_UPDATED, freelancer) if changed else freelancer
 
     async def archive(self, freelancer: Freelancer) -> Freelancer:
         """`freelancer` is locked FOR UPDATE by the caller: contract creation and timesheet
@@ -76,4 +76,9 @@ class FreelancerService:
         FREELANCER_STATES.apply(freelancer, "archive")
         freelancer.archived_at = utc_now()
         await self.session.flush()
+        return self._emitted(EventType.FREELANCER_ARCHIVED, freelancer)
+
+    def _emitted(self, type_: EventType, freelancer: Freelancer) -> Freelancer:
+        """Records the change as an event, with the freelancer as the API now answers it."""
+        emit(self.session, self.organization_id, type_, FreelancerOut.model_validate(freelancer))
         return freelancer

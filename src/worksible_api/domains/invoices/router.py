@@ -3,8 +3,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
 from worksible_api.domains.invoices.auth import InvoicesRead, InvoicesWrite
 from worksible_api.domains.invoices.repository import InvoiceRepository
 from worksible_api.domains.invoices.schemas import (
@@ -16,6 +14,7 @@ from worksible_api.domains.invoices.schemas import (
 from worksible_api.domains.invoices.service import InvoiceService
 from worksible_api.kit.pagination import ListParamsDep, Page, page_links
 from worksible_api.models import Invoice
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
 
 router = APIRouter(prefix="/invoices", tags=["Invoices"], route_class=ApiRoute)
 
@@ -46,12 +45,13 @@ async def list_invoices(
     statement = repository.filtered(
         status=status, contract_id=contract_id, freelancer_id=freelancer_id
     )
-    count, invoices = await repository.paginate(statement, params)
+    found = await repository.paginate(statement, params)
+    invoices = found.rows
     # One query for the lines of the whole page, not one per invoice.
     lines = await repository.lines_by_invoice([invoice.id for invoice in invoices])
-    next_link, previous_link = page_links(request.url, params, count)
+    next_link, previous_link = page_links(request.url, params, found.count, found.after)
     return Page[InvoiceOut](
-        count=count,
+        count=found.count,
         next=next_link,
         previous=previous_link,
         results=[InvoiceOut.of(invoice, lines.get(invoice.id, [])) for invoice in invoices],
@@ -96,8 +96,8 @@ async def update_invoice(
 async def finalize_invoice(
     invoice_id: str, principal: InvoicesWrite, session: SessionDep, invoice: LockedInvoice
 ) -> InvoiceOut:
-    await InvoiceService(session, principal.organization_id).finalize(invoice)
-    return await _rendered(session, invoice)
+    finalized, lines = await InvoiceService(session, principal.organization_id).finalize(invoice)
+    return InvoiceOut.of(finalized, lines)
 
 
 @router.post(
@@ -110,5 +110,5 @@ async def finalize_invoice(
 async def void_invoice(
     invoice_id: str, principal: InvoicesWrite, session: SessionDep, invoice: LockedInvoice
 ) -> InvoiceOut:
-    await InvoiceService(session, principal.organization_id).void(invoice)
-    return await _rendered(session, invoice)
+    voided, lines = await InvoiceService(session, principal.organization_id).void(invoice)
+    return InvoiceOut.of(voided, lines)

@@ -96,6 +96,6 @@ class InvoiceOut(ObjectOut, WithMetadataOut):
         fields = {
             name: getattr(invoice, name)
             for name in cls.model_fields
-            if name not in {"object", "metadata", "lines"}
+            if name not in {"object", "metadata", "lines", "livemode"}
         }
         return cls.model_validate({**fields, "metadata": invoice.metadata_, "lines": lines})

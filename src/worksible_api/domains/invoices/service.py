@@ -1,12 +1,15 @@
 """Invoice rules (API.md §9): lines from a contract, gapless numbers, finalize, void, paid."""
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from worksible_api.domains.events.emitter import emit
+from worksible_api.domains.events.types import EventType
 from worksible_api.domains.invoices.repository import InvoicedContractRepository, InvoiceRepository
-from worksible_api.domains.invoices.schemas import InvoiceCreate, InvoiceUpdate
+from worksible_api.domains.invoices.schemas import InvoiceCreate, InvoiceOut, InvoiceUpdate
 from worksible_api.errors import Conflict, InvalidState, ValidationFailed
 from worksible_api.kit.money import MAX_MINOR_UNITS, hourly_amount
 from worksible_api.kit.states import StateMachine, transition
@@ -38,6 +41,13 @@ def apply_payment(invoice: Invoice, amount: int, now: datetime) -> None:
 def _mark_paid(invoice: Invoice, now: datetime) -> None:
     INVOICE_STATES.apply(invoice, "pay")
     invoice.paid_at = now
+
+
+def emit_invoice(
+    session: AsyncSession, type_: EventType, invoice: Invoice, lines: Sequence[InvoiceLine]
+) -> None:
+    """Records a change of the invoice as an event, with the invoice as the API answers it."""
+    emit(session, invoice.organization_id, type_, InvoiceOut.of(invoice, lines))
 
 
 def _check_invoiceable(contract: Contract) -> None:
@@ -97,8 +107,11 @@ class InvoiceService:
     async def create(self, data: InvoiceCreate) -> tuple[Invoice, list[InvoiceLine]]:
         contract = await self.contracts.referenced(data.contract_id, "contract_id")
         if contract.type == "fixed":
-            return await self._create_fixed(contract, data)
-        return await self._create_hourly(contract, data)
+            invoice, lines = await self._create_fixed(contract, data)
+        else:
+            invoice, lines = await self._create_hourly(contract, data)
+        emit_invoice(self.session, EventType.INVOICE_CREATED, invoice, lines)
+        return invoice, lines
 
     async def _create_hourly(
         self, contract: Contract, data: InvoiceCreate
@@ -173,7 +186,7 @@ class InvoiceService:
         await self.invoices.add_lines(lines)
         return invoice
 
-    async def finalize(self, invoice: Invoice) -> Invoice:
+    async def finalize(self, invoice: Invoice) -> tuple[Invoice, list[InvoiceLine]]:
         INVOICE_STATES.apply(invoice, "finalize")
         now = utc_now()
         invoice.number = await self.invoices.next_number()
@@ -184,9 +197,13 @@ class InvoiceService:
             # Nothing to collect (a zero rate or fee): paid as it opens, as Stripe does.
             _mark_paid(invoice, now)
         await self.session.flush()
-        return invoice
+        lines = await self.invoices.lines_of(invoice.id)
+        emit_invoice(self.session, EventType.INVOICE_FINALIZED, invoice, lines)
+        if invoice.status == "paid":
+            emit_invoice(self.session, EventType.INVOICE_PAID, invoice, lines)
+        return invoice, lines
 
-    async def void(self, invoice: Invoice) -> Invoice:
+    async def void(self, invoice: Invoice) -> tuple[Invoice, list[InvoiceLine]]:
         INVOICE_STATES.check(invoice, "void")
         if invoice.amount_paid > 0:
             raise Conflict("This invoice has payments and cannot be voided.")
@@ -194,7 +211,9 @@ class InvoiceService:
         invoice.voided_at = utc_now()
         await self.invoices.release_timesheets(invoice.id)
         await self.session.flush()
-        return invoice
+        lines = await self.invoices.lines_of(invoice.id)
+        emit_invoice(self.session, EventType.INVOICE_VOIDED, invoice, lines)
+        return invoice, lines
 
     async def update(self, invoice: Invoice, data: InvoiceUpdate) -> Invoice:
         changes = data.model_dump(exclude_unset=True)

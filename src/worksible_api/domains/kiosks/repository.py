@@ -5,7 +5,7 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from worksible_api.db.repository import Repository
-from worksible_api.models import Kiosk
+from worksible_api.models import Kiosk, Organization
 
 # last_seen_at is kept to the minute: one UPDATE per kiosk per minute at most, so batches
 # from one kiosk do not queue on its row.
@@ -23,11 +23,16 @@ class KioskRepository(Repository[Kiosk]):
         return statement
 
 
-async def load_for_secret(session: AsyncSession, secret_id: str) -> Kiosk | None:
-    """The kiosk a presented secret names; not tenant-scoped, since the kiosk names the tenant."""
-    statement = select(Kiosk).where(Kiosk.secret_id == secret_id)
-    kiosk: Kiosk | None = (await session.execute(statement)).scalar_one_or_none()
-    return kiosk
+async def load_for_secret(session: AsyncSession, secret_id: str) -> tuple[Kiosk, str, bool] | None:
+    """The kiosk a presented secret names, with its organization's plan and mode; not
+    tenant-scoped, since the kiosk names the tenant."""
+    statement = (
+        select(Kiosk, Organization.plan, Organization.livemode)
+        .join(Organization, Organization.id == Kiosk.organization_id)
+        .where(Kiosk.secret_id == secret_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return (row[0], row[1], row[2]) if row else None
 
 
 async def touch_last_seen(session: AsyncSession, kiosk_id: UUID, now: datetime) -> None:

@@ -2,8 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
 from worksible_api.domains.kiosks.auth import KiosksRead, KiosksWrite
 from worksible_api.domains.kiosks.repository import KioskRepository
 from worksible_api.domains.kiosks.schemas import (
@@ -16,6 +14,7 @@ from worksible_api.domains.kiosks.schemas import (
 from worksible_api.domains.kiosks.service import KioskService
 from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import Kiosk
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
 
 router = APIRouter(prefix="/kiosks", tags=["Kiosks"], route_class=ApiRoute)
 

@@ -1,13 +1,14 @@
 """A project's members: freelancers with a draft or active contract on it (API.md §13)."""
 
-from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Subquery, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from worksible_api.kit.pagination import ListParams
+from worksible_api.db.repository import ListColumns, Slice, paginate_by
+from worksible_api.kit.pagination import Cursor, ListParams
 from worksible_api.models import Contract, Freelancer, Project
 
 MEMBER_STATUSES = ("draft", "active")
@@ -18,14 +19,14 @@ class MemberRepository:
         self.session = session
         self.organization_id = organization_id
 
-    def _memberships(self, project: Project, params: ListParams) -> Subquery:
-        """One row per member: its contract ids and its latest contract's creation, which
-        orders the list and is what created_gte/created_lt filter on."""
-        latest = func.max(Contract.created_at)
+    def _memberships(self, project: Project) -> Subquery:
+        """One row per member: its contract ids, its latest contract's creation (which orders
+        the list) and the latest change of any of its contracts."""
         statement = (
             select(
                 Contract.freelancer_id,
-                latest.label("latest"),
+                func.max(Contract.created_at).label("latest"),
+                func.max(Contract.updated_at).label("changed"),
                 func.array_agg(
                     aggregate_order_by(Contract.id, Contract.created_at.desc(), Contract.id.desc())
                 ).label("contract_ids"),
@@ -37,27 +38,34 @@ class MemberRepository:
             )
             .group_by(Contract.freelancer_id)
         )
-        if params.created_gte is not None:
-            statement = statement.having(latest >= params.created_gte)
-        if params.created_lt is not None:
-            statement = statement.having(latest < params.created_lt)
         return statement.subquery("memberships")
 
     async def page(
         self, project: Project, params: ListParams
-    ) -> tuple[int, Sequence[tuple[Freelancer, list[UUID]]]]:
-        """One page, the member with the newest contract first, ties by freelancer id."""
-        memberships = self._memberships(project, params)
-        count = (
-            await self.session.execute(select(func.count()).select_from(memberships))
-        ).scalar_one()
+    ) -> Slice[tuple[Freelancer, list[UUID], datetime]]:
+        """One page, the member with the newest contract first, ties by freelancer id.
+
+        created_gte/created_lt filter on that newest contract's creation; a member changes
+        when its freelancer or any of its contracts does (updated_gte, order=updated_at).
+        """
+        memberships = self._memberships(project)
+        changed = func.greatest(memberships.c.changed, Freelancer.updated_at)
         statement = (
-            select(Freelancer, memberships.c.contract_ids)
+            select(Freelancer, memberships.c.contract_ids, changed.label("changed"))
             .join(memberships, memberships.c.freelancer_id == Freelancer.id)
             .where(Freelancer.organization_id == self.organization_id)
-            .order_by(memberships.c.latest.desc(), Freelancer.id.desc())
-            .offset(params.offset)
-            .limit(params.page_size)
         )
-        rows = (await self.session.execute(statement)).all()
-        return count, [(freelancer, contract_ids) for freelancer, contract_ids in rows]
+        columns = ListColumns(
+            memberships.c.latest,
+            changed,
+            Freelancer.id,
+            (memberships.c.latest, Freelancer.id),
+        )
+        return await paginate_by(
+            self.session,
+            statement,
+            params,
+            columns,
+            lambda row: Cursor(row.changed, str(row.Freelancer.id)),
+            scalars=False,
+        )

@@ -3,10 +3,10 @@ from typing import Literal
 from pydantic import Field
 
 from worksible_api.domains.freelancers.schemas import FreelancerOut
-from worksible_api.kit.fields import IdStr, ResponseModel
+from worksible_api.kit.fields import IdStr, TenantOut
 
 
-class ProjectMemberOut(ResponseModel):
+class ProjectMemberOut(TenantOut):
     object: Literal["project_member"] = "project_member"
     freelancer: FreelancerOut
     contract_ids: list[IdStr] = Field(

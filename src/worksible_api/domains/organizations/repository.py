@@ -1,5 +1,9 @@
-from sqlalchemy import Select, select
+from uuid import UUID
+
+from sqlalchemy import ScalarSelect, Select, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from worksible_api.db.repository import Repository
 from worksible_api.models import Organization
@@ -18,6 +22,16 @@ class OrganizationRepository(Repository[Organization]):
         return await self.get(self.organization_id, for_update=for_update)
 
 
+def default_currency_of(organization_id: UUID) -> ScalarSelect[str]:
+    """The organization's default currency, read by PostgreSQL within the statement that
+    needs it (a create's default) instead of by a query before it."""
+    return (
+        select(Organization.default_currency)
+        .where(Organization.id == organization_id)
+        .scalar_subquery()
+    )
+
+
 DEMO_MARKER = {"worksible_demo": "true"}
 
 
@@ -29,3 +43,54 @@ async def find_demo_organization(session: AsyncSession) -> Organization | None:
         .limit(1)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+# What a test twin takes from its live organization, now and whenever it changes (API.md §17):
+# test mode runs under the same plan, name and time zone (the day its clock events belong to).
+# The twin's other settings are its own test data.
+FOLLOWED = ("name", "plan", "time_zone")
+
+
+async def twin_of(session: AsyncSession, live_organization_id: UUID) -> Organization | None:
+    statement = select(Organization).where(
+        Organization.live_organization_id == live_organization_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def ensure_twin(session: AsyncSession, live: Organization) -> Organization:
+    """The test twin of `live`, made now if it has none, in the caller's transaction.
+
+    Two first test keys at once make one twin: the second INSERT waits on the unique
+    `live_organization_id` until the first commits, then does nothing and reads that one.
+    The live row is share-locked first, so a plan or name change cannot slip in between the
+    copy and the commit: it waits, then finds the twin to keep in step.
+    """
+    locked = select(Organization).where(Organization.id == live.id).with_for_update(read=True)
+    live = (await session.execute(locked.execution_options(populate_existing=True))).scalar_one()
+    await session.execute(
+        insert(Organization)
+        .values(
+            id=uuid7(),
+            livemode=False,
+            live_organization_id=live.id,
+            country=live.country,
+            default_currency=live.default_currency,
+            billing_email=live.billing_email,
+            **{field: getattr(live, field) for field in FOLLOWED},
+        )
+        .on_conflict_do_nothing(index_elements=["live_organization_id"])
+    )
+    twin = await twin_of(session, live.id)
+    assert twin is not None, "the twin was just made, or another transaction's committed"
+    return twin
+
+
+async def keep_twin_in_step(session: AsyncSession, live: Organization) -> None:
+    """Copies what the twin follows from `live` (no twin: nothing to do)."""
+    await session.execute(
+        update(Organization)
+        .where(Organization.live_organization_id == live.id)
+        .values({field: getattr(live, field) for field in FOLLOWED})
+        .execution_options(synchronize_session=False)
+    )

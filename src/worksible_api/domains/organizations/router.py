@@ -1,10 +1,10 @@
 from fastapi import APIRouter
 
-from worksible_api.db.session import ApiRoute, SessionDep
 from worksible_api.domains.organizations import service
 from worksible_api.domains.organizations.auth import CompanyRead, CompanyWrite
 from worksible_api.domains.organizations.repository import OrganizationRepository
 from worksible_api.domains.organizations.schemas import CompanyOut, CompanyUpdate
+from worksible_api.pipeline import ApiRoute, SessionDep
 
 router = APIRouter(prefix="/companies", tags=["Company"], route_class=ApiRoute)
 # Old paths kept for existing clients; their sunset dates are in deprecations.py.

@@ -3,15 +3,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
-from worksible_api.direct_reads import direct_read
 from worksible_api.domains.payments.auth import PaymentsRead, PaymentsWrite
 from worksible_api.domains.payments.repository import PaymentRepository
 from worksible_api.domains.payments.schemas import PaymentCreate, PaymentOut, PaymentUpdate
 from worksible_api.domains.payments.service import PaymentService
 from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import Payment
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import retrieve
 
 router = APIRouter(prefix="/payments", tags=["Payments"], route_class=ApiRoute)
 
@@ -44,10 +43,15 @@ async def create_payment(
     return PaymentOut.model_validate(payment)
 
 
-@router.get("/{payment_id}", response_model=PaymentOut, summary="Retrieve a payment")
-@direct_read
-async def get_payment(payment_id: str, principal: PaymentsRead, payment: PathPayment) -> PaymentOut:
-    return PaymentOut.model_validate(payment)
+retrieve(
+    router,
+    "/{payment_id}",
+    response_model=PaymentOut,
+    principal=PaymentsRead,
+    path_object=PathPayment,
+    name="get_payment",
+    summary="Retrieve a payment",
+)
 
 
 @router.patch("/{payment_id}", response_model=PaymentOut, summary="Update a payment's metadata")

@@ -4,10 +4,12 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from worksible_api.domains.events.emitter import emit
+from worksible_api.domains.events.types import EventType
 from worksible_api.domains.invoices.repository import InvoiceRepository
-from worksible_api.domains.invoices.service import INVOICE_STATES, apply_payment
+from worksible_api.domains.invoices.service import INVOICE_STATES, apply_payment, emit_invoice
 from worksible_api.domains.payments.repository import PaymentRepository
-from worksible_api.domains.payments.schemas import PaymentCreate, PaymentUpdate
+from worksible_api.domains.payments.schemas import PaymentCreate, PaymentOut, PaymentUpdate
 from worksible_api.errors import AmountExceedsDue, CurrencyMismatch, ValidationFailed
 from worksible_api.kit.time import utc_now
 from worksible_api.models import Invoice, Payment
@@ -42,7 +44,7 @@ class PaymentService:
         _check_payable(invoice, data)
         now = utc_now()
         apply_payment(invoice, data.amount, now)
-        return await self.payments.add(
+        payment = await self.payments.add(
             Payment(
                 organization_id=self.organization_id,
                 invoice_id=invoice.id,
@@ -54,6 +56,13 @@ class PaymentService:
                 metadata_=data.metadata,
             )
         )
+        rendered = PaymentOut.model_validate(payment)
+        emit(self.session, self.organization_id, EventType.PAYMENT_SUCCEEDED, rendered)
+        if invoice.status == "paid":
+            # This payment brought amount_due to 0.
+            lines = await self.invoices.lines_of(invoice.id)
+            emit_invoice(self.session, EventType.INVOICE_PAID, invoice, lines)
+        return payment
 
     async def update(self, payment: Payment, data: PaymentUpdate) -> Payment:
         if "metadata" in data.model_fields_set and data.metadata is None:

@@ -3,9 +3,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
-from worksible_api.direct_reads import direct_read
 from worksible_api.domains.payouts.auth import PayoutsRead, PayoutsWrite
 from worksible_api.domains.payouts.repository import PayoutRepository
 from worksible_api.domains.payouts.schemas import (
@@ -18,6 +15,8 @@ from worksible_api.domains.payouts.schemas import (
 from worksible_api.domains.payouts.service import PayoutService
 from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import Payout
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import retrieve
 
 router = APIRouter(prefix="/payouts", tags=["Payouts"], route_class=ApiRoute)
 
@@ -60,10 +59,15 @@ async def create_payout(service: Service, body: PayoutCreate) -> PayoutOut:
     return PayoutOut.model_validate(await service.create(body))
 
 
-@router.get("/{payout_id}", response_model=PayoutOut, summary="Retrieve a payout")
-@direct_read
-async def get_payout(payout_id: str, principal: PayoutsRead, payout: PathPayout) -> PayoutOut:
-    return PayoutOut.model_validate(payout)
+retrieve(
+    router,
+    "/{payout_id}",
+    response_model=PayoutOut,
+    principal=PayoutsRead,
+    path_object=PathPayout,
+    name="get_payout",
+    summary="Retrieve a payout",
+)
 
 
 @router.patch("/{payout_id}", response_model=PayoutOut, summary="Update a payout's metadata")

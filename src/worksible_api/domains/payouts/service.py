@@ -6,8 +6,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from worksible_api.domains.balances.repository import BalanceRepository
 from worksible_api.domains.balances.service import available_in
+from worksible_api.domains.events.emitter import emit
+from worksible_api.domains.events.types import EventType
 from worksible_api.domains.payouts.repository import PayoutRepository
-from worksible_api.domains.payouts.schemas import PayoutCreate, PayoutFailure, PayoutUpdate
+from worksible_api.domains.payouts.schemas import (
+    PayoutCreate,
+    PayoutFailure,
+    PayoutOut,
+    PayoutUpdate,
+)
 from worksible_api.errors import InsufficientBalance, ValidationFailed
 from worksible_api.kit.money import minor_unit_exponent
 from worksible_api.kit.states import StateMachine, transition
@@ -61,7 +68,8 @@ class PayoutService:
             status="pending",
             metadata_=data.metadata,
         )
-        return await self.payouts.add(payout)
+        await self.payouts.add(payout)
+        return self._emitted(EventType.PAYOUT_CREATED, payout)
 
     async def update(self, payout: Payout, data: PayoutUpdate) -> Payout:
         changes = data.model_dump(exclude_unset=True)
@@ -76,17 +84,22 @@ class PayoutService:
         PAYOUT_STATES.apply(payout, "mark as paid")
         payout.paid_at = utc_now()
         await self.session.flush()
-        return payout
+        return self._emitted(EventType.PAYOUT_PAID, payout)
 
     async def mark_failed(self, payout: Payout, data: PayoutFailure | None) -> Payout:
         PAYOUT_STATES.apply(payout, "mark as failed")
         payout.failed_at = utc_now()
         payout.failure_reason = data.reason if data else None
         await self.session.flush()
-        return payout
+        return self._emitted(EventType.PAYOUT_FAILED, payout)
 
     async def cancel(self, payout: Payout) -> Payout:
         PAYOUT_STATES.apply(payout, "cancel")
         payout.canceled_at = utc_now()
         await self.session.flush()
+        return self._emitted(EventType.PAYOUT_CANCELED, payout)
+
+    def _emitted(self, type_: EventType, payout: Payout) -> Payout:
+        """Records the change as an event, with the payout as the API now answers it."""
+        emit(self.session, self.organization_id, type_, PayoutOut.model_validate(payout))
         return payout

@@ -2,9 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
-from worksible_api.direct_reads import direct_read
 from worksible_api.domains.projects.auth import ProjectsRead, ProjectsWrite
 from worksible_api.domains.projects.repository import ProjectRepository
 from worksible_api.domains.projects.schemas import (
@@ -14,8 +11,10 @@ from worksible_api.domains.projects.schemas import (
     ProjectUpdate,
 )
 from worksible_api.domains.projects.service import ProjectService
-from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.kit.pagination import ExternalIdQuery, ListParamsDep, Page
 from worksible_api.models import Project
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import retrieve
 
 router = APIRouter(prefix="/projects", tags=["Projects"], route_class=ApiRoute)
 
@@ -39,11 +38,11 @@ async def list_projects(
     session: SessionDep,
     params: ListParamsDep,
     status: Annotated[ProjectStatus | None, Query()] = None,
+    external_id: ExternalIdQuery = None,
 ) -> Page[ProjectOut]:
     repository = ProjectRepository(session, principal.organization_id)
-    return await repository.page(
-        repository.filtered(status), params, request.url, ProjectOut.model_validate
-    )
+    statement = repository.with_external_id(repository.filtered(status), external_id)
+    return await repository.page(statement, params, request.url, ProjectOut.model_validate)
 
 
 @router.post("", status_code=201, response_model=ProjectOut, summary="Create a project")
@@ -51,10 +50,15 @@ async def create_project(service: Service, body: ProjectCreate) -> ProjectOut:
     return ProjectOut.model_validate(await service.create(body))
 
 
-@router.get("/{project_id}", response_model=ProjectOut, summary="Retrieve a project")
-@direct_read
-async def get_project(project_id: str, principal: ProjectsRead, project: PathProject) -> ProjectOut:
-    return ProjectOut.model_validate(project)
+retrieve(
+    router,
+    "/{project_id}",
+    response_model=ProjectOut,
+    principal=ProjectsRead,
+    path_object=PathProject,
+    name="get_project",
+    summary="Retrieve a project",
+)
 
 
 @router.patch("/{project_id}", response_model=ProjectOut, summary="Update a project")

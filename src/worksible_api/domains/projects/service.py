@@ -5,9 +5,16 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from worksible_api.domains.organizations.repository import OrganizationRepository
+from worksible_api.domains.events.emitter import emit
+from worksible_api.domains.events.types import EventType
+from worksible_api.domains.organizations.repository import default_currency_of
 from worksible_api.domains.projects.repository import ProjectRepository
-from worksible_api.domains.projects.schemas import ProjectCreate, ProjectStatus, ProjectUpdate
+from worksible_api.domains.projects.schemas import (
+    ProjectCreate,
+    ProjectOut,
+    ProjectStatus,
+    ProjectUpdate,
+)
 from worksible_api.errors import Conflict, ValidationFailed
 from worksible_api.kit.states import StateMachine, transition
 from worksible_api.models import Project
@@ -15,7 +22,7 @@ from worksible_api.models import Project
 PROJECT_STATES = StateMachine(
     "project", {"archive": transition(ProjectStatus.ACTIVE, to=ProjectStatus.ARCHIVED)}
 )
-# `description` is nullable: null clears it.
+# `description` and `time_zone` are nullable: null clears them.
 NOT_NULLABLE = ("name", "currency", "metadata")
 
 
@@ -30,21 +37,17 @@ class ProjectService:
         self.projects = ProjectRepository(session, organization_id)
 
     async def create(self, data: ProjectCreate) -> Project:
-        currency = data.currency
-        if currency is None:
-            organization = await OrganizationRepository(
-                self.session, self.organization_id
-            ).current()
-            currency = organization.default_currency
-        project = Project(
-            organization_id=self.organization_id,
+        # The organization's default currency is read within the INSERT, not by a query first.
+        project = await self.projects.insert(
             name=data.name,
             description=data.description,
-            currency=currency,
+            currency=data.currency or default_currency_of(self.organization_id),
+            time_zone=data.time_zone,
             status=ProjectStatus.ACTIVE,
+            external_id=data.external_id,
             metadata_=data.metadata,
         )
-        return await self.projects.add(project)
+        return self._emitted(EventType.PROJECT_CREATED, project)
 
     async def update(self, project: Project, data: ProjectUpdate) -> Project:
         """`project` is locked FOR UPDATE by the caller. That lock conflicts with the FOR KEY
@@ -64,8 +67,10 @@ class ProjectService:
             )
         for field, value in changes.items():
             setattr(project, _attribute(field), value)
+        # Values equal to the stored ones change nothing: no UPDATE is sent and no event told.
+        changed = self.session.is_modified(project)
         await self.session.flush()
-        return project
+        return self._emitted(EventType.PROJECT_UPDATED, project) if changed else project
 
     async def archive(self, project: Project) -> Project:
         """`project` is locked by the caller, so concurrent archives agree on one outcome.
@@ -74,4 +79,10 @@ class ProjectService:
             return project
         PROJECT_STATES.apply(project, "archive")
         await self.session.flush()
+        # An archive is a change of the project's status: there is no project.archived.
+        return self._emitted(EventType.PROJECT_UPDATED, project)
+
+    def _emitted(self, type_: EventType, project: Project) -> Project:
+        """Records the change as an event, with the project as the API now answers it."""
+        emit(self.session, self.organization_id, type_, ProjectOut.model_validate(project))
         return project

@@ -3,11 +3,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
-from worksible_api.db.session import ApiRoute, SessionDep
 from worksible_api.domains.request_logs.auth import RequestLogsRead
 from worksible_api.domains.request_logs.repository import RequestLogRepository
-from worksible_api.domains.request_logs.schemas import RequestLogOut
+from worksible_api.domains.request_logs.schemas import LogFilters, RequestLogOut
 from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.pipeline import ApiRoute, SessionDep
 
 router = APIRouter(prefix="/request-logs", tags=["Request logs"], route_class=ApiRoute)
 
@@ -28,10 +28,6 @@ async def list_request_logs(
     api_key_id: UUID | None = None,
 ) -> Page[RequestLogOut]:
     repository = RequestLogRepository(session, principal.organization_id)
-    statement = repository.filtered(
-        status=status,
-        method=method,
-        path_prefix=path,
-        api_key_id=str(api_key_id) if api_key_id else None,
-    )
+    filters = LogFilters(status=status, method=method, path_prefix=path, api_key_id=api_key_id)
+    statement = repository.filtered(filters)
     return await repository.page(statement, params, request.url, RequestLogOut.model_validate)

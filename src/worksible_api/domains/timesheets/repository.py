@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    Row,
     Select,
     String,
     any_,
@@ -33,11 +34,14 @@ from worksible_api.errors import ValidationFailed
 from worksible_api.kit.time import utc_now
 from worksible_api.models import Project, Timesheet, TimesheetClash, WbsElement
 
-# A timed entry's work_date is its start's UTC date and it spans at most 1440.5 minutes
-# (minutes ≤ 1440 must match the rounded span; clock pairs longer than that are never made),
-# so entries that can overlap one starting on day D have work dates within two days of D: the
-# window keeps the (freelancer_id, work_date) index in use.
-OVERLAP_WINDOW = timedelta(days=2)
+# A timed entry spans at most 1440.5 minutes (minutes ≤ 1440 must match the rounded span;
+# clock pairs longer than that are never made), so the starts of two entries that overlap
+# fall on UTC dates at most two days apart. Its work_date is its start's local date in its
+# project's time zone (API.md §17), within a day of the UTC date (offsets run from -12:00 to
+# +14:00), and a freelancer's projects may be in different zones: entries that can overlap
+# one dated D are dated within four days of D. The window keeps the (freelancer_id,
+# work_date) index in use.
+OVERLAP_WINDOW = timedelta(days=4)
 
 
 def array_param(name: str, values: Iterable[Any], item_type: TypeEngine[Any]) -> ColumnElement[Any]:
@@ -236,11 +240,11 @@ class TimesheetRepository(LockingRepository[Timesheet]):
 
     async def insert_clock_entries(
         self, rows: Sequence[ClockEntryRow], submitted_at: datetime
-    ) -> None:
+    ) -> list[Row[Any]]:
         """Inserts a batch's clock entries in one statement of array parameters (no ORM unit
-        of work: a batch holds up to 250 entries)."""
+        of work: a batch holds up to 250 entries); returns their rows as written."""
         if not rows:
-            return
+            return []
         moment = DateTime(timezone=True)
         incoming = (
             func.unnest(
@@ -275,7 +279,10 @@ class TimesheetRepository(LockingRepository[Timesheet]):
         }
         columns = [*incoming.c.keys(), *fixed]
         source = select(*incoming.c, *fixed.values())
-        await self.session.execute(insert(Timesheet).from_select(columns, source))
+        # Plain rows, not ORM objects: they are only rendered, for the entries' events.
+        written = Timesheet.__table__.c
+        statement = insert(Timesheet).from_select(columns, source).returning(*written)
+        return list(await self.session.execute(statement))
 
 
 class ClashRepository(Repository[TimesheetClash]):
@@ -314,9 +321,10 @@ class ClashRepository(Repository[TimesheetClash]):
             clash.resolved_at = now
         await self.session.flush()
 
-    async def insert_many(self, rows: Sequence[ClashRow]) -> None:
-        await self.session.execute(
-            insert(TimesheetClash),
+    async def insert_many(self, rows: Sequence[ClashRow]) -> list[TimesheetClash]:
+        """Inserts the clashes in one statement; returns them as written, in `rows`' order."""
+        result = await self.session.scalars(
+            insert(TimesheetClash).returning(TimesheetClash, sort_by_parameter_order=True),
             [
                 {
                     "id": uuid7(),
@@ -329,6 +337,7 @@ class ClashRepository(Repository[TimesheetClash]):
                 for row in rows
             ],
         )
+        return list(result)
 
 
 class WbsLookup(Repository[WbsElement]):

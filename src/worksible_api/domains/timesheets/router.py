@@ -2,9 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import ApiRoute, SessionDep
-from worksible_api.direct_reads import direct_read
 from worksible_api.domains.timesheets.auth import TimesheetsRead, TimesheetsWrite
 from worksible_api.domains.timesheets.repository import ClashRepository, TimesheetRepository
 from worksible_api.domains.timesheets.schemas import (
@@ -20,6 +17,8 @@ from worksible_api.domains.timesheets.service import TimesheetService
 from worksible_api.kit.fields import QueryDate
 from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import Timesheet, TimesheetClash
+from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import retrieve
 
 router = APIRouter(prefix="/timesheets", tags=["Timesheets"], route_class=ApiRoute)
 
@@ -76,12 +75,15 @@ async def list_clashes(
     return await repository.page(statement, params, request.url, TimesheetClashOut.model_validate)
 
 
-@router.get("/clashes/{clash_id}", response_model=TimesheetClashOut, summary="Retrieve a clash")
-@direct_read
-async def get_clash(
-    clash_id: str, principal: TimesheetsRead, clash: PathClash
-) -> TimesheetClashOut:
-    return TimesheetClashOut.model_validate(clash)
+retrieve(
+    router,
+    "/clashes/{clash_id}",
+    response_model=TimesheetClashOut,
+    principal=TimesheetsRead,
+    path_object=PathClash,
+    name="get_clash",
+    summary="Retrieve a clash",
+)
 
 
 @router.post("", status_code=201, response_model=TimesheetOut, summary="Create a timesheet entry")
@@ -89,12 +91,15 @@ async def create_timesheet(service: Service, body: TimesheetCreate) -> Timesheet
     return TimesheetOut.model_validate(await service.create(body))
 
 
-@router.get("/{timesheet_id}", response_model=TimesheetOut, summary="Retrieve a timesheet entry")
-@direct_read
-async def get_timesheet(
-    timesheet_id: str, principal: TimesheetsRead, timesheet: PathTimesheet
-) -> TimesheetOut:
-    return TimesheetOut.model_validate(timesheet)
+retrieve(
+    router,
+    "/{timesheet_id}",
+    response_model=TimesheetOut,
+    principal=TimesheetsRead,
+    path_object=PathTimesheet,
+    name="get_timesheet",
+    summary="Retrieve a timesheet entry",
+)
 
 
 @router.patch("/{timesheet_id}", response_model=TimesheetOut, summary="Update a timesheet entry")

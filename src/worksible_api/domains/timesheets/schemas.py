@@ -45,9 +45,16 @@ class TimesheetSource(StrEnum):
     CLOCK = "clock"
 
 
+# A timed entry is dated as a clock pair starting then would be (API.md §17).
+WORK_DATE_DESCRIPTION = (
+    "With `started_at`: its local date in the time zone of the contract's project (the "
+    "organization's when the project sets none, or the contract has no project)."
+)
+
+
 class TimesheetCreate(RequestModel):
     contract_id: ObjectId
-    work_date: date
+    work_date: date = Field(description=WORK_DATE_DESCRIPTION)
     minutes: Minutes
     started_at: UtcTimestamp | None = Field(
         default=None, description="With `ended_at` or not at all; `minutes` must match the span."
@@ -64,7 +71,7 @@ class TimesheetCreate(RequestModel):
 class TimesheetUpdate(RequestModel):
     """Booking fields change only while draft; metadata in any status."""
 
-    work_date: date | None = None
+    work_date: date | None = Field(default=None, description=WORK_DATE_DESCRIPTION)
     minutes: Minutes | None = None
     started_at: UtcTimestamp | None = None
     ended_at: UtcTimestamp | None = None

@@ -7,7 +7,7 @@ path refuses on any violation while clock entries will be kept and flagged as cl
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,9 +16,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from worksible_api.domains.contracts.repository import ContractRepository, FreelancerLookup
 from worksible_api.domains.contracts.schemas import ContractStatus, ContractType
+from worksible_api.domains.events.emitter import emit
+from worksible_api.domains.events.types import EventType
 from worksible_api.domains.timesheets.repository import (
     ClashRepository,
     ClashRow,
+    ClockEntryRow,
     CountedEntry,
     MemberEntry,
     TimesheetRepository,
@@ -28,7 +31,9 @@ from worksible_api.domains.timesheets.repository import (
 from worksible_api.domains.timesheets.schemas import (
     MINUTES_PER_DAY,
     ClashKind,
+    TimesheetClashOut,
     TimesheetCreate,
+    TimesheetOut,
     TimesheetSource,
     TimesheetStatus,
     TimesheetUpdate,
@@ -47,6 +52,7 @@ from worksible_api.errors import TimesheetClash as ClashBlocksApproval
 from worksible_api.kit.money import round_half_up
 from worksible_api.kit.states import StateMachine, transition
 from worksible_api.kit.time import utc_now
+from worksible_api.kit.time_zones import local_date
 from worksible_api.models import Contract, Timesheet, TimesheetClash
 
 timesheet_machine = StateMachine(
@@ -109,7 +115,7 @@ def span_minutes(started_at: datetime, ended_at: datetime) -> int:
 
 
 def check_times(booking: Booking) -> None:
-    """Given times must agree with each other, with `minutes` and with `work_date` (422)."""
+    """Given times must agree with each other and with `minutes` (422)."""
     started_at, ended_at = booking.started_at, booking.ended_at
     if (started_at is None) != (ended_at is None):
         missing = "ended_at" if ended_at is None else "started_at"
@@ -126,10 +132,19 @@ def check_times(booking: Booking) -> None:
             ["body", "minutes"],
             f"minutes must match started_at..ended_at: {span} rounded minutes, not {booking.minutes}.",
         )
-    start_day = started_at.astimezone(UTC).date()
+
+
+def check_local_date(booking: Booking, time_zone: str) -> None:
+    """A timed entry's `work_date` is the local date of its start in its contract's time zone
+    (API.md §17), the date a clock pair starting then gets: one instant, one day (422)."""
+    if booking.started_at is None:
+        return
+    start_day = local_date(booking.started_at, time_zone)
     if booking.work_date != start_day:
         raise ValidationFailed.for_field(
-            ["body", "work_date"], f"work_date must be started_at's UTC date, {start_day}."
+            ["body", "work_date"],
+            f"work_date must be started_at's local date in the project's time zone "
+            f"({time_zone}): {start_day}.",
         )
 
 
@@ -265,6 +280,7 @@ class ClashService:
     """
 
     def __init__(self, session: AsyncSession, organization_id: UUID) -> None:
+        self.session = session
         self.organization_id = organization_id
         self.clashes = ClashRepository(session, organization_id)
         self.timesheets = TimesheetRepository(session, organization_id)
@@ -273,7 +289,8 @@ class ClashService:
         """Records clashes of entries already written, and flags every entry involved."""
         if not raised:
             return
-        await self.clashes.insert_many(raised)
+        for clash in await self.clashes.insert_many(raised):
+            self._emit(EventType.CLASH_RAISED, clash)
         await self.timesheets.set_clash({id_ for row in raised for id_ in row.timesheet_ids}, True)
 
     async def check_approvable(self, timesheet: Timesheet) -> None:
@@ -302,11 +319,16 @@ class ClashService:
         if not resolved:
             return set()
         await self.clashes.resolve(resolved)
+        for clash in resolved:
+            self._emit(EventType.CLASH_RESOLVED, clash)
         released = {id_ for clash in resolved for id_ in clash.timesheet_ids}
         still_open = await self.clashes.open_containing(released)
         cleared = released - {id_ for clash in still_open for id_ in clash.timesheet_ids}
         await self.timesheets.set_clash(cleared, False)
         return cleared
+
+    def _emit(self, type_: EventType, clash: TimesheetClash) -> None:
+        emit(self.session, self.organization_id, type_, TimesheetClashOut.model_validate(clash))
 
 
 def _remaining(clash: TimesheetClash, members: dict[UUID, MemberEntry]) -> list[CountedEntry]:
@@ -345,9 +367,14 @@ class TimesheetService:
         await self.freelancers.lock(timesheet.freelancer_id)
         return await self.timesheets.lock(timesheet.id)
 
+    async def _check_times(self, contract: Contract, booking: Booking) -> None:
+        check_times(booking)
+        if booking.started_at is not None:
+            check_local_date(booking, await self.contracts.time_zone(contract))
+
     async def _check_booking(self, contract: Contract, booking: Booking) -> None:
         check_contract_accepts(contract, booking.work_date)
-        check_times(booking)
+        await self._check_times(contract, booking)
         refuse(await find_violations(self.timesheets, booking), booking)
 
     def new_entry(
@@ -377,6 +404,14 @@ class TimesheetService:
             **fields,
         )
 
+    async def add_clock_entries(
+        self, rows: Sequence[ClockEntryRow], submitted_at: datetime
+    ) -> None:
+        """Writes a batch's submitted clock entries (API.md §10), their clash flags final."""
+        for written in await self.timesheets.insert_clock_entries(rows, submitted_at):
+            rendered = TimesheetOut.model_validate(written)
+            emit(self.session, self.organization_id, EventType.TIMESHEET_CREATED, rendered)
+
     async def _wbs_target(self, raw_id: str | None) -> WbsTarget | None:
         return (
             None if raw_id is None else await self.wbs.referenced_target(raw_id, "wbs_element_id")
@@ -394,7 +429,7 @@ class TimesheetService:
             ended_at=data.ended_at,
         )
         check_contract_accepts(contract, booking.work_date)
-        check_times(booking)
+        await self._check_times(contract, booking)
         if target is not None:
             check_wbs_booking(contract, target)
         refuse(await find_violations(self.timesheets, booking), booking)
@@ -406,7 +441,8 @@ class TimesheetService:
             description=data.description,
             metadata=data.metadata,
         )
-        return await self.timesheets.add(timesheet)
+        await self.timesheets.add(timesheet)
+        return self._emitted(EventType.TIMESHEET_CREATED, timesheet)
 
     async def update(self, timesheet: Timesheet, data: TimesheetUpdate) -> Timesheet:
         changes = data.model_dump(exclude_unset=True)
@@ -441,7 +477,7 @@ class TimesheetService:
         timesheet_machine.apply(timesheet, "submit")
         timesheet.submitted_at = utc_now()
         await self.session.flush()
-        return timesheet
+        return self._emitted(EventType.TIMESHEET_SUBMITTED, timesheet)
 
     async def approve(self, timesheet: Timesheet) -> Timesheet:
         timesheet = await self._lock_with_freelancer(timesheet)
@@ -450,7 +486,7 @@ class TimesheetService:
         timesheet_machine.apply(timesheet, "approve")
         timesheet.approved_at = utc_now()
         await self.session.flush()
-        return timesheet
+        return self._emitted(EventType.TIMESHEET_APPROVED, timesheet)
 
     async def reject(self, timesheet: Timesheet, reason: str) -> Timesheet:
         timesheet = await self._lock_with_freelancer(timesheet)
@@ -459,6 +495,11 @@ class TimesheetService:
         timesheet.rejected_at = utc_now()
         await self.session.flush()
         await self._reassess(timesheet)
+        return self._emitted(EventType.TIMESHEET_REJECTED, timesheet)
+
+    def _emitted(self, type_: EventType, timesheet: Timesheet) -> Timesheet:
+        """Records the change as an event, with the entry as the API now answers it."""
+        emit(self.session, self.organization_id, type_, TimesheetOut.model_validate(timesheet))
         return timesheet
 
     async def _reassess(self, timesheet: Timesheet) -> None:

@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from worksible_api.auth.dependencies import AuthenticatedPrincipal
-from worksible_api.db.loaders import path_object
-from worksible_api.db.session import SessionDep
 from worksible_api.domains.projects.repository import ProjectRepository
 from worksible_api.domains.wbs.repository import WbsElementRepository
 from worksible_api.errors import NotFound, ValidationFailed
 from worksible_api.models import Project, WbsElement
+from worksible_api.pipeline import SessionDep, path_object
 
 PathProject = Annotated[Project, Depends(path_object(ProjectRepository, "project_id"))]
 

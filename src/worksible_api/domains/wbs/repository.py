@@ -17,7 +17,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from worksible_api.db.repository import Repository, parse_id
+from worksible_api.db.repository import (
+    ListColumns,
+    Repository,
+    Slice,
+    paginate_by,
+    parse_id,
+    row_cursor,
+    violated_constraint,
+)
 from worksible_api.errors import Conflict, ValidationFailed
 from worksible_api.kit.pagination import ListParams
 from worksible_api.models import ClockEvent, Project, Timesheet, WbsElement, WbsProgress
@@ -28,12 +36,6 @@ CODE_CONSTRAINT = "uq_wbs_elements_project_id_code"
 
 def code_conflict(code: str) -> Conflict:
     return Conflict(f"The project already has an element with the code {code}.")
-
-
-def _violates(error: IntegrityError, constraint: str) -> bool:
-    # asyncpg's UniqueViolationError, wrapped by SQLAlchemy's DBAPI adapter, names the index.
-    cause = getattr(error.orig, "__cause__", None)
-    return getattr(cause, "constraint_name", None) == constraint
 
 
 class ProjectTreeRepository(Repository[Project]):
@@ -129,7 +131,7 @@ class WbsElementRepository(Repository[WbsElement]):
         try:
             await self.session.flush()
         except IntegrityError as error:
-            if _violates(error, CODE_CONSTRAINT):
+            if violated_constraint(error) == CODE_CONSTRAINT:
                 raise code_conflict(code) from error
             raise
 
@@ -259,17 +261,12 @@ class WbsProgressRepository(Repository[WbsProgress]):
 
     async def newest_first(
         self, statement: Select[WbsProgress], params: ListParams
-    ) -> tuple[int, Sequence[WbsProgress]]:
+    ) -> Slice[WbsProgress]:
         """One page by `as_of`, newest first (one row per date, so no ties), and the count."""
-        if params.created_gte is not None:
-            statement = statement.where(WbsProgress.created_at >= params.created_gte)
-        if params.created_lt is not None:
-            statement = statement.where(WbsProgress.created_at < params.created_lt)
-        count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
-        count = (await self.session.execute(count_statement)).scalar_one()
-        page = (
-            statement.order_by(WbsProgress.as_of.desc(), WbsProgress.id.desc())
-            .offset(params.offset)
-            .limit(params.page_size)
+        columns = ListColumns(
+            WbsProgress.created_at,
+            WbsProgress.updated_at,
+            WbsProgress.id,
+            (WbsProgress.as_of, WbsProgress.id),
         )
-        return count, (await self.session.execute(page)).scalars().all()
+        return await paginate_by(self.session, statement, params, columns, row_cursor)

@@ -2,7 +2,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from worksible_api.db.session import ApiRoute, SessionDep
 from worksible_api.domains.wbs.auth import WbsRead, WbsWrite
 from worksible_api.domains.wbs.dependencies import ExactPercent, PathElement, PathProject
 from worksible_api.domains.wbs.schemas import (
@@ -17,7 +16,8 @@ from worksible_api.domains.wbs.schemas import (
     element_fields,
 )
 from worksible_api.domains.wbs.service import NO_PROGRESS, TreeNode, WbsService
-from worksible_api.kit.pagination import ListParamsDep, Page, page_links
+from worksible_api.kit.pagination import ExternalIdQuery, ListParamsDep, Page, page_links
+from worksible_api.pipeline import ApiRoute, SessionDep
 
 router = APIRouter(
     prefix="/projects/{project_id}/wbs", tags=["Work breakdown structure"], route_class=ApiRoute
@@ -54,12 +54,13 @@ async def list_elements(
     session: SessionDep,
     params: ListParamsDep,
     parent_id: ParentFilter = None,
+    external_id: ExternalIdQuery = None,
 ) -> Page[WbsElementOut]:
     service = WbsService(session, principal.organization_id)
-    count, rows = await service.page(project, parent_id, params)
-    next_link, previous_link = page_links(request.url, params, count)
+    found, rows = await service.page(project, parent_id, external_id, params)
+    next_link, previous_link = page_links(request.url, params, found.count, found.after)
     return Page[WbsElementOut](
-        count=count,
+        count=found.count,
         next=next_link,
         previous=previous_link,
         results=[
@@ -184,11 +185,11 @@ async def list_progress(
     params: ListParamsDep,
 ) -> Page[ProgressOut]:
     repository = WbsService(session, principal.organization_id).progress
-    count, rows = await repository.newest_first(repository.of_element(element), params)
-    next_link, previous_link = page_links(request.url, params, count)
+    found = await repository.newest_first(repository.of_element(element), params)
+    next_link, previous_link = page_links(request.url, params, found.count, found.after)
     return Page[ProgressOut](
-        count=count,
+        count=found.count,
         next=next_link,
         previous=previous_link,
-        results=[ProgressOut.model_validate(row) for row in rows],
+        results=[ProgressOut.model_validate(row) for row in found.rows],
     )

@@ -13,12 +13,14 @@ from pydantic import (
 )
 
 from worksible_api.kit.fields import (
+    ExternalId,
     IdStr,
     Metadata,
     Name,
     ObjectOut,
     RequestModel,
-    ResponseModel,
+    TenantOut,
+    WithExternalIdOut,
     WithMetadataOut,
 )
 from worksible_api.kit.money import MinorUnits
@@ -70,6 +72,7 @@ def plan_error(budget: int, start: date | None, end: date | None) -> tuple[str, 
 
 
 class WbsElementCreate(RequestModel):
+    external_id: ExternalId | None = None
     parent_id: ObjectId | None = Field(
         default=None, description="An element of the same project; null or absent: at the top."
     )
@@ -111,6 +114,8 @@ class WbsElementCreate(RequestModel):
 class WbsElementUpdate(RequestModel):
     """Sent fields only. Moving (`parent_id`) re-levels the element's whole subtree."""
 
+    external_id: ExternalId | None = None
+
     parent_id: ObjectId | None = Field(default=None, description="null moves it to the top.")
     code: WbsCode | None = None
     name: Name | None = None
@@ -121,7 +126,7 @@ class WbsElementUpdate(RequestModel):
     metadata: Metadata | None = None
 
 
-class WbsElementOut(ObjectOut, WithMetadataOut):
+class WbsElementOut(ObjectOut, WithExternalIdOut, WithMetadataOut):
     object: Literal["wbs_element"] = "wbs_element"
     project_id: IdStr
     parent_id: IdStr | None
@@ -146,7 +151,7 @@ class WbsTreeNode(WbsElementOut):
     children: list["WbsTreeNode"]
 
 
-class WbsTreeOut(ResponseModel):
+class WbsTreeOut(TenantOut):
     object: Literal["wbs_tree"] = "wbs_tree"
     project_id: IdStr
     currency: str
@@ -172,6 +177,7 @@ _ELEMENT_FIELDS = (
     "project_id",
     "parent_id",
     "code",
+    "external_id",
     "name",
     "cost_code_id",
     "budget",

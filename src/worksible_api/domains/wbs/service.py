@@ -13,6 +13,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from worksible_api.db.repository import Slice
 from worksible_api.domains.cost_codes.repository import CostCodeRepository
 from worksible_api.domains.wbs.repository import (
     ProjectTreeRepository,
@@ -117,6 +118,7 @@ class WbsService:
             planned_start=data.planned_start,
             planned_end=data.planned_end,
             depth=depth,
+            external_id=data.external_id,
             metadata_=data.metadata,
         )
         self.session.add(element)
@@ -222,13 +224,13 @@ class WbsService:
         return percents.get(element.id, NO_PROGRESS)
 
     async def page(
-        self, project: Project, parent_id: str | None, params: ListParams
-    ) -> tuple[int, list[tuple[WbsElement, Decimal]]]:
-        count, rows = await self.elements.paginate(
-            self.elements.filtered(project.id, parent_id), params
-        )
-        percents = await self.elements.latest_percents(project.id, [row.id for row in rows])
-        return count, [(row, percents.get(row.id, NO_PROGRESS)) for row in rows]
+        self, project: Project, parent_id: str | None, external_id: str | None, params: ListParams
+    ) -> tuple[Slice[WbsElement], list[tuple[WbsElement, Decimal]]]:
+        statement = self.elements.filtered(project.id, parent_id)
+        statement = self.elements.with_external_id(statement, external_id)
+        found = await self.elements.paginate(statement, params)
+        percents = await self.elements.latest_percents(project.id, [row.id for row in found.rows])
+        return found, [(row, percents.get(row.id, NO_PROGRESS)) for row in found.rows]
 
     async def tree(self, project: Project) -> list[TreeNode]:
         """The project's top elements with their subtrees; siblings in natural code order.

@@ -1,60 +1,94 @@
-"""Retrieves answered without the framework: `GET /v1/<collection>/{id}` on the hot path.
+"""Retrieves answered without the framework: `GET /v1/<collection>/{id}` on the hot path, and
+its WBSync twin `GET /api/v1/<collection>/{id}/` (wbsync.py).
 
 A retrieve is the API's most frequent request, and FastAPI spends more on it than the query
 does: routing through the nested routers, solving the dependency tree, validating the response
-again (docs/benchmark.md). A route marked `@direct_read` promises to answer
+again (docs/benchmark.md). A retrieve declared with `retrieve(...)` is, by construction,
 `response_model.model_validate(<the path object>)` after authentication and its scope check,
-and nothing more. `DirectReadMiddleware` answers those requests itself, with the same steps:
+and nothing more; there is no list of them to keep. `DirectReadMiddleware` answers those
+requests itself, with the same steps:
 
-1. `authenticate` (auth/dependencies.py), then the route's own scope check, in that order;
+1. `authenticate_request` (auth/dependencies.py), then the route's own scope check;
 2. the path object's row, filtered as its repository filters (the caller's organization and
    the id), read with asyncpg on a pooled connection (db/rows.py): 404 `No such <object>`;
 3. the response model, serialized as FastAPI serializes a `response_model`;
 
-inside the same request deadline as every route (db/session.py `within_deadline`), with
+inside the same request deadline as every route (deadline.py `within_deadline`), with
 backing-service failures answered 503 as the error handlers answer them.
 
 It takes a request only when FastAPI would route it to that route. Routes match in the app's
 order, first full match wins, so any earlier route whose template could match the same path
 (`/v1/timesheets/clashes` before `/v1/timesheets/{timesheet_id}`) is tried first and, when it
 matches, the request goes to FastAPI. So do other methods, unknown paths and requests under a
-root path. tests/test_direct_reads.py checks that both ways give the same answers.
+root path. A trailing slash is part of the template: `/v1/freelancers/{id}/` is not a direct
+read (FastAPI redirects it), `/api/v1/operatives/{id}/` is, and its slash-less form is not.
+tests/test_direct_reads.py checks that both ways give the same answers, for every retrieve.
 """
 
 import asyncio
+import inspect
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import AliasChoices, BaseModel, TypeAdapter
 from sqlalchemy.engine import Dialect
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from worksible_api.auth.dependencies import authenticate, bearer_scheme
+from worksible_api.auth.dependencies import authenticate_request
 from worksible_api.auth.principal import Principal
 from worksible_api.db.repository import Repository, parse_id
 from worksible_api.db.rows import TenantRows
-from worksible_api.db.session import within_deadline
-from worksible_api.error_handlers import backing_service_problem
 from worksible_api.errors import NotFound
-from worksible_api.openapi import walk_dependants
-
-EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+from worksible_api.failures import backing_service_problem
+from worksible_api.guards import walk_dependants
+from worksible_api.pipeline.deadline import within_deadline
 
 _PARAM = re.compile(r"^\{[^}]+\}$")
 
 
-def direct_read(endpoint: EndpointT) -> EndpointT:
-    """Marks a GET whose answer is `response_model.model_validate(<the path object>)`."""
-    marked: Any = endpoint
-    marked.direct_read = True
-    return endpoint
+def retrieve(
+    router: APIRouter,
+    path: str,
+    *,
+    response_model: type[BaseModel],
+    principal: Any,
+    path_object: Any,
+    name: str,
+    summary: str,
+) -> None:
+    """Declares `GET <path>`, the retrieve of the object its one parameter names: the caller
+    holds `principal` (an annotated scope check), `path_object` (an annotated `path_object`
+    dependency) loads the object, and the answer is `response_model` of it.
+
+    The declaration is the whole operation. FastAPI routes it and the OpenAPI document
+    describes it like any route; the direct reads answer it from the row. There is no
+    endpoint body that the direct read could differ from.
+    """
+    (param,) = compile_path(path)[2]
+
+    async def endpoint(**arguments: Any) -> BaseModel:
+        return response_model.model_validate(arguments["loaded"])
+
+    parameters = [
+        inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY, annotation=str),
+        inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=principal),
+        inspect.Parameter("loaded", inspect.Parameter.KEYWORD_ONLY, annotation=path_object),
+    ]
+    declared: Any = endpoint
+    declared.__signature__ = inspect.Signature(parameters, return_annotation=response_model)
+    declared.__name__ = declared.__qualname__ = name
+    declared.retrieves = response_model
+    router.add_api_route(
+        path, endpoint, methods=["GET"], response_model=response_model, summary=summary, name=name
+    )
 
 
 @dataclass(frozen=True)
@@ -68,7 +102,7 @@ class DirectRead:
     shadowed_by: tuple[re.Pattern[str], ...]
 
     async def answer(self, request: Request, raw_id: str) -> Response:
-        principal = await authenticate(request, await bearer_scheme(request))
+        principal = await authenticate_request(request)
         await self.check_scope(principal)
         object_id = parse_id(raw_id)
         row = (
@@ -84,19 +118,23 @@ class DirectRead:
         )
 
 
+# The collection path in front of a direct read's `{id}`, and whether a slash follows the id.
+_Collection = tuple[str, bool]
+
+
 class DirectReads:
     """The marked routes of an app, by the collection path in front of their `{id}`."""
 
-    def __init__(self, reads: dict[str, DirectRead]) -> None:
+    def __init__(self, reads: dict[_Collection, DirectRead]) -> None:
         self._by_collection = reads
 
     @classmethod
     def of(cls, app: FastAPI, dialect: Dialect) -> "DirectReads":
-        reads: dict[str, DirectRead] = {}
+        reads: dict[_Collection, DirectRead] = {}
         earlier: list[tuple[str, re.Pattern[str]]] = []
         for context in iter_route_contexts(app.routes):
             route, template = context.original_route, context.path or ""
-            if isinstance(route, APIRoute) and getattr(route.endpoint, "direct_read", False):
+            if isinstance(route, APIRoute) and hasattr(route.endpoint, "retrieves"):
                 collection = _collection_of(template, route)
                 shadows = tuple(
                     regex for other, regex in earlier if _could_match(other, collection)
@@ -118,8 +156,9 @@ class DirectReads:
         if scope["method"] != "GET" or scope.get("root_path"):
             return None
         path: str = scope["path"]
-        collection, _, raw_id = path.rpartition("/")
-        read = self._by_collection.get(collection)
+        trailing = path.endswith("/")
+        collection, _, raw_id = path.removesuffix("/").rpartition("/")
+        read = self._by_collection.get((collection, trailing))
         if read is None or not raw_id or any(regex.match(path) for regex in read.shadowed_by):
             return None
         return read, raw_id
@@ -156,7 +195,8 @@ class DirectReadMiddleware:
 def _direct_read(
     route: APIRoute, dependant: Dependant, dialect: Dialect, shadows: tuple[re.Pattern[str], ...]
 ) -> DirectRead:
-    """The direct read of a marked route, or TypeError when the route is not one."""
+    """The direct read of a declared retrieve, or TypeError when its declaration is not a
+    plain read by id."""
     calls: list[Any] = [node.call for node in walk_dependants(dependant)]
     scope_checks = {call for call in calls if hasattr(call, "required_scope")}
     loads = {call.path_object for call in calls if hasattr(call, "path_object")}
@@ -193,19 +233,22 @@ def _input_names(name: str, alias: object) -> set[str]:
     return {alias} if isinstance(alias, str) else {name}
 
 
-def _collection_of(template: str, route: APIRoute) -> str:
-    """`/v1/freelancers/{freelancer_id}` → `/v1/freelancers`; only one parameter, the last."""
-    collection, _, last = template.rpartition("/")
+def _collection_of(template: str, route: APIRoute) -> _Collection:
+    """`/v1/freelancers/{freelancer_id}` → (`/v1/freelancers`, False); only one parameter, the
+    last, which a slash may follow (`/api/v1/operatives/{freelancer_id}/` → True)."""
+    trailing = template.endswith("/")
+    collection, _, last = template.removesuffix("/").rpartition("/")
     if not _PARAM.match(last) or "{" in collection:
         raise TypeError(f"{route.name}: a direct read's path ends in its only parameter")
-    return collection
+    return collection, trailing
 
 
-def _could_match(template: str, collection: str) -> bool:
-    """Whether a route template can match some `<collection>/<one segment>`."""
+def _could_match(template: str, collection: _Collection) -> bool:
+    """Whether a route template can match some `<collection>/<one segment>[/]`."""
     if ":path}" in template:
         return True
-    parts, wanted = template.split("/"), [*collection.split("/"), "{}"]
+    path, trailing = collection
+    parts, wanted = template.split("/"), [*path.split("/"), "{}", *([""] if trailing else [])]
     return len(parts) == len(wanted) and all(
         part == want or _PARAM.match(part) is not None or want == "{}"
         for part, want in zip(parts, wanted, strict=True)

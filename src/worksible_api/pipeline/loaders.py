@@ -14,7 +14,7 @@ from fastapi import Request
 from worksible_api.auth.dependencies import AuthenticatedPrincipal
 from worksible_api.db.base import Base
 from worksible_api.db.repository import Repository
-from worksible_api.db.session import SessionDep
+from worksible_api.pipeline.transaction import SessionDep
 
 ModelT = TypeVar("ModelT", bound=Base)
 

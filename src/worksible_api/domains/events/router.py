@@ -1,0 +1,67 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from worksible_api.auth.dependencies import AuthenticatedPrincipal
+from worksible_api.domains.events.auth import EventsRead
+from worksible_api.domains.events.repository import EventRepository
+from worksible_api.domains.events.schemas import EventOut
+from worksible_api.domains.events.types import EventType
+from worksible_api.domains.webhooks.auth import WebhooksWrite
+from worksible_api.domains.webhooks.service import redeliver
+from worksible_api.errors import NotFound
+from worksible_api.kit.pagination import ListParamsDep, Page
+from worksible_api.models import Event
+from worksible_api.pipeline import ApiRoute, SessionDep
+
+router = APIRouter(prefix="/events", tags=["Events"], route_class=ApiRoute)
+
+
+async def _path_event(
+    event_id: str, principal: AuthenticatedPrincipal, session: SessionDep
+) -> Event:
+    found = await EventRepository(session, principal.organization_id).find_event(event_id[:40])
+    if found is None:
+        raise NotFound(f"No such event: {event_id}")
+    return found
+
+
+PathEvent = Annotated[Event, Depends(_path_event)]
+
+
+@router.get(
+    "",
+    response_model=Page[EventOut],
+    summary="List events",
+    description="Every change of state of the last 30 days, newest first.",
+)
+async def list_events(
+    request: Request,
+    principal: EventsRead,
+    session: SessionDep,
+    params: ListParamsDep,
+    type: EventType | None = None,
+) -> Page[EventOut]:
+    repository = EventRepository(session, principal.organization_id)
+    return await repository.page(
+        repository.filtered(type), params, request.url, EventOut.model_validate
+    )
+
+
+@router.get("/{event_id}", response_model=EventOut, summary="Retrieve an event")
+async def get_event(event_id: str, principal: EventsRead, event: PathEvent) -> EventOut:
+    return EventOut.model_validate(event)
+
+
+@router.post(
+    "/{event_id}/redeliver",
+    response_model=EventOut,
+    summary="Send an event again",
+    description="Delivers the event again to every enabled endpoint that subscribes to its "
+    "type, as a new delivery with its own attempts (scope `webhooks:write`).",
+)
+async def redeliver_event(
+    request: Request, event_id: str, principal: WebhooksWrite, session: SessionDep, event: PathEvent
+) -> EventOut:
+    await redeliver(session, request.app.state.webhook_queue, event)
+    return EventOut.model_validate(event)

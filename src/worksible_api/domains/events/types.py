@@ -1,0 +1,30 @@
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    """Every change of state an event records (API.md §16)."""
+
+    FREELANCER_CREATED = "freelancer.created"
+    FREELANCER_UPDATED = "freelancer.updated"
+    FREELANCER_ARCHIVED = "freelancer.archived"
+    PROJECT_CREATED = "project.created"
+    PROJECT_UPDATED = "project.updated"
+    CONTRACT_CREATED = "contract.created"
+    CONTRACT_ACTIVATED = "contract.activated"
+    CONTRACT_ENDED = "contract.ended"
+    TIMESHEET_CREATED = "timesheet.created"
+    TIMESHEET_SUBMITTED = "timesheet.submitted"
+    TIMESHEET_APPROVED = "timesheet.approved"
+    TIMESHEET_REJECTED = "timesheet.rejected"
+    INVOICE_CREATED = "invoice.created"
+    INVOICE_FINALIZED = "invoice.finalized"
+    INVOICE_PAID = "invoice.paid"
+    INVOICE_VOIDED = "invoice.voided"
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYOUT_CREATED = "payout.created"
+    PAYOUT_PAID = "payout.paid"
+    PAYOUT_FAILED = "payout.failed"
+    PAYOUT_CANCELED = "payout.canceled"
+    CLASH_RAISED = "clash.raised"
+    CLASH_RESOLVED = "clash.resolved"
+    API_KEY_EXPIRING = "api_key.expiring"

@@ -1,0 +1,133 @@
+"""The route class every API operation is declared with: guards, body, deadline, one
+transaction and the idempotency guard, in that order."""
+
+import functools
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
+from enum import Enum
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from worksible_api.guards import guards_of
+from worksible_api.idempotency import service as idempotency
+from worksible_api.pipeline.deadline import Deadline
+from worksible_api.pipeline.transaction import READ_METHODS, in_transaction
+from worksible_api.request_body import ApiRequest
+
+# The request being handled, for the idempotency guard that wraps endpoints.
+_current_request: ContextVar[ApiRequest] = ContextVar("worksible_current_request")
+
+IDEMPOTENCY_PARAMETER = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Makes the request safe to retry: the same key and request within 24 hours "
+    "returns the first 2xx response (with `Idempotent-Replayed: true`) instead of running again.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+}
+
+
+def _run_once_per_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps a write endpoint in the idempotency guard (API.md §5).
+
+    It runs where FastAPI calls the endpoint: after authentication, scope, path objects and
+    body validation, so those checks keep their order and their answers are never kept. A
+    route that takes no body has its body checked here, as FastAPI checks the others' (§12).
+    """
+
+    @functools.wraps(endpoint)
+    async def guarded(**kwargs: Any) -> Any:
+        request = _current_request.get()
+        route: APIRoute = request.scope["route"]
+        if route.body_field is None:
+            error = await request.no_body_error()
+            if error is not None:
+                raise error
+        principal = getattr(request.state, "principal", None)
+        if principal is None:
+            return await endpoint(**kwargs)
+        outcome = await idempotency.begin(
+            request,
+            request.state.db,
+            request.app.state.idempotency_cache,
+            principal.organization_id,
+            principal.credential,
+        )
+        if isinstance(outcome, Response):
+            return outcome
+        request.state.idempotency_claim = outcome
+        return await endpoint(**kwargs)
+
+    return guarded
+
+
+class ApiRoute(APIRoute):
+    """Runs each request in one transaction, committed once after a successful endpoint.
+
+    The route's guards (guards.py: the key and its scope, or a kiosk's secret) run first, then
+    the body is read, then everything else, in one transaction, within the request's deadline.
+    Services and repositories only flush. The commit happens before the response is sent, so
+    a client never sees a 2xx for a write that did not commit. Write routes also take an
+    Idempotency-Key: the kept response is written in that same transaction.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        alias_of: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # The declaration as the router made it, for `twin` to make it again at another path.
+        self._declared_endpoint, self._declared = endpoint, dict(kwargs)
+        # The full path of the operation this route answers again (`twin`), or None.
+        self.alias_of = alias_of
+        if set(kwargs.get("methods") or ()) & idempotency.WRITE_METHODS:
+            endpoint = _run_once_per_key(endpoint)
+            extra = dict(kwargs.get("openapi_extra") or {})
+            extra["parameters"] = [*extra.get("parameters", []), IDEMPOTENCY_PARAMETER]
+            kwargs["openapi_extra"] = extra
+        super().__init__(path, endpoint, **kwargs)
+        self.guards = guards_of(self.dependant)
+
+    def twin(self, path: str, alias_of: str, tags: list[str | Enum]) -> "ApiRoute":
+        """The same operation at another path: the same endpoint function, dependencies,
+        response model and scope, built from the same declaration (so the endpoint is wrapped
+        once, as this route's is), under other tags."""
+        return type(self)(
+            path, self._declared_endpoint, alias_of=alias_of, **{**self._declared, "tags": tags}
+        )
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            api_request = ApiRequest(request.scope, request.receive)
+            deadline = Deadline(request.app.state.settings.request_deadline_seconds)
+            token = _current_request.set(api_request)
+            try:
+                if api_request.method in READ_METHODS:
+                    # No body to wait for: guards and work in one task.
+                    return await deadline.run(self._read(api_request, handler), api_request)
+                if self.guards:
+                    await deadline.run(self._check_guards(api_request), api_request)
+                # The client's time, not ours: outside the deadline (API.md §12).
+                await api_request.body()
+                return await deadline.run(in_transaction(api_request, handler), api_request)
+            finally:
+                _current_request.reset(token)
+
+        return route_handler
+
+    async def _check_guards(self, request: Request) -> None:
+        for guard in self.guards:
+            await guard(request)
+
+    async def _read(
+        self, request: ApiRequest, handler: Callable[[Request], Coroutine[Any, Any, Response]]
+    ) -> Response:
+        await self._check_guards(request)
+        return await in_transaction(request, handler)
