@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.middleware import Middleware
 
-from worksible_api.api import v1_router, wbsync_routes
+from worksible_api.api import v1_routes, wbsync_routes
 from worksible_api.api_document import install_openapi
 from worksible_api.auth.gate import Gate
 from worksible_api.auth.key_cache import KeyCache
@@ -176,11 +176,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.include_router(health_router)
-    app.include_router(v1_router)
-    app.include_router(wbsync_routes)
-    app.include_router(dashboard_router)
-    app.include_router(changelog_pages)
+    # Routes straight into the app's list, the API's first (api.py says why not included).
+    app.router.routes.extend(
+        [
+            *health_router.routes,
+            *v1_routes,
+            *wbsync_routes,
+            *dashboard_router.routes,
+            *changelog_pages.routes,
+        ]
+    )
     app.mount(
         DASHBOARD_ASSETS_URL,
         StaticFiles(directory=DASHBOARD_ASSETS),

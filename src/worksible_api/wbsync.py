@@ -14,13 +14,12 @@ and there is still one address per operation (docs/decisions.md, "WBSync paths")
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fastapi import APIRouter
-from fastapi.routing import iter_route_contexts
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from worksible_api.pipeline import ApiRoute
 
@@ -62,20 +61,19 @@ async def _with_trailing_slash(request: Request) -> Response:
     return Response(status_code=308, headers={"Location": location})
 
 
-def wbsync_router(v1_router: APIRouter) -> APIRouter:
+def wbsync_twins(v1_routes: Sequence[ApiRoute]) -> list[BaseRoute]:
     """The twins of the /v1 routes under the table's prefixes, then the slash-less redirects."""
-    router = APIRouter()
+    routes: list[BaseRoute] = []
     redirects: dict[str, set[str]] = defaultdict(set)
-    for context in iter_route_contexts(v1_router.routes):
-        route, path = context.original_route, context.path
-        alias = wbsync_path(path) if path else None
-        if alias is None or path is None or not isinstance(route, ApiRoute):
+    for route in v1_routes:
+        alias = wbsync_path(route.path)
+        if alias is None:
             continue
-        router.routes.append(route.twin(alias, alias_of=path, tags=[TAG]))
+        routes.append(route.twin(alias, alias_of=route.path, tags=[TAG]))
         redirects[alias.removesuffix("/")] |= route.methods or set()
     # A redirect's template has no trailing slash, so it never takes a twin's request.
     for path, methods in redirects.items():
-        router.routes.append(
+        routes.append(
             Route(path, _with_trailing_slash, methods=sorted(methods), include_in_schema=False)
         )
-    return router
+    return routes
