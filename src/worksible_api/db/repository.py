@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, SQLColumnExpression, func, insert, select, tuple_
+from pydantic import AliasChoices, BaseModel, TypeAdapter
+from sqlalchemy import Select, SQLColumnExpression, func, insert, inspect, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL
@@ -18,6 +19,7 @@ from worksible_api.models.row_count import COUNTED_TABLES, RowCount
 
 ModelT = TypeVar("ModelT", bound=Base)
 OutT = TypeVar("OutT")
+OutModelT = TypeVar("OutModelT", bound=BaseModel)
 RowT = TypeVar("RowT")
 
 
@@ -262,18 +264,102 @@ class Repository(Generic[ModelT]):
         return int((await self.session.execute(total)).scalar_one())
 
     async def page(
+        self, statement: Select[ModelT], params: ListParams, url: URL, out: type[OutModelT]
+    ) -> Page[OutModelT]:
+        """A list response (API.md §4) of `statement`, each row as `out`.
+
+        Where every field of `out` reads a column, the page is read as plain rows and
+        validated into `out` in one call: no ORM instances, identity map or attribute
+        instrumentation, which cost a page of 50 more CPU than its queries. Otherwise (a field
+        reads a property of the ORM object) each object is validated as the API does elsewhere.
+        """
+        count = await self._whole_count(statement, params)
+        reader = RowReader.of(self.model, out)
+        if reader is None:
+            return await self._page_of_objects(statement, params, url, out.model_validate, count)
+        found = await paginate_by(
+            self.session,
+            statement.with_only_columns(*reader.columns),
+            params,
+            self.list_columns(),
+            row_cursor,
+            scalars=False,
+            count=count,
+        )
+        return _page_response(url, params, found, reader.validate(found.rows))
+
+    async def page_rendered(
         self,
         statement: Select[ModelT],
         params: ListParams,
         url: URL,
         render: Callable[[ModelT], OutT],
     ) -> Page[OutT]:
-        """A list response (API.md §4) of `statement`, each row rendered by `render`."""
-        found = await self.paginate(statement, params)
-        next_link, previous_link = page_links(url, params, found.count, found.after)
-        return Page[OutT](
-            count=found.count,
-            next=next_link,
-            previous=previous_link,
-            results=[render(row) for row in found.rows],
+        """A list response of `statement`, each ORM object rendered by `render`."""
+        count = await self._whole_count(statement, params)
+        return await self._page_of_objects(statement, params, url, render, count)
+
+    async def _page_of_objects(
+        self,
+        statement: Select[ModelT],
+        params: ListParams,
+        url: URL,
+        render: Callable[[ModelT], OutT],
+        count: int | None,
+    ) -> Page[OutT]:
+        found = await paginate_by(
+            self.session, statement, params, self.list_columns(), row_cursor, count=count
         )
+        return _page_response(url, params, found, [render(row) for row in found.rows])
+
+
+def _page_response(
+    url: URL, params: ListParams, found: Slice[Any], results: list[OutT]
+) -> Page[OutT]:
+    next_link, previous_link = page_links(url, params, found.count, found.after)
+    return Page[OutT](count=found.count, next=next_link, previous=previous_link, results=results)
+
+
+@dataclass(frozen=True)
+class RowReader(Generic[OutModelT]):
+    """How a list reads `out` from plain rows: the mapped columns, labelled with the attribute
+    names response models read (`metadata_` for the column `metadata`), and one validator for
+    the whole page."""
+
+    columns: tuple[Any, ...]
+    names: tuple[str, ...]
+    adapter: TypeAdapter[list[OutModelT]]
+
+    @classmethod
+    def of(cls, model: type[Base], out: type[OutModelT]) -> "RowReader[OutModelT] | None":
+        """The reader of `out` from `model`'s rows (made once per pair), or None when a field of
+        `out` reads something that is not a column."""
+        key = (model, out)
+        if key not in _READERS:
+            _READERS[key] = cls._made(model, out)
+        return _READERS[key]
+
+    @staticmethod
+    def _made(model: type[Base], out: type[BaseModel]) -> "RowReader[Any] | None":
+        attributes = inspect(model).column_attrs
+        names = tuple(attribute.key for attribute in attributes)
+        for name, field in out.model_fields.items():
+            if field.is_required() and not input_names(name, field.validation_alias) & set(names):
+                return None
+        columns = tuple(attribute.columns[0].label(attribute.key) for attribute in attributes)
+        return RowReader(columns, names, TypeAdapter(list[out]))  # type: ignore[valid-type]
+
+    def validate(self, rows: Sequence[Any]) -> list[OutModelT]:
+        # Plain dicts: pydantic reads a Row's attributes, or its mapping, several times slower.
+        names = self.names
+        return self.adapter.validate_python([dict(zip(names, row, strict=True)) for row in rows])
+
+
+_READERS: dict[tuple[type[Base], type[BaseModel]], RowReader[Any] | None] = {}
+
+
+def input_names(name: str, alias: object) -> set[str]:
+    """The names a response model's field reads from its input (its aliases, or its name)."""
+    if isinstance(alias, AliasChoices):
+        return {choice for choice in alias.choices if isinstance(choice, str)}
+    return {alias} if isinstance(alias, str) else {name}

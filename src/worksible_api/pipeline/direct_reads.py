@@ -35,7 +35,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import AliasChoices, BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.engine import Dialect
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,7 +44,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from worksible_api.auth.dependencies import authenticate_request
 from worksible_api.auth.principal import Principal
-from worksible_api.db.repository import Repository, parse_id
+from worksible_api.db.repository import Repository, input_names, parse_id
 from worksible_api.db.rows import TenantRows
 from worksible_api.errors import NotFound
 from worksible_api.failures import backing_service_problem
@@ -213,7 +213,7 @@ def _direct_read(
     missing = [
         name
         for name, field in response_model.model_fields.items()
-        if field.is_required() and not _input_names(name, field.validation_alias) & rows.attributes
+        if field.is_required() and not input_names(name, field.validation_alias) & rows.attributes
     ]
     if missing:
         raise TypeError(f"{route.name}: {missing} are not columns of {model.__name__}")
@@ -225,12 +225,6 @@ def _direct_read(
         response=TypeAdapter(response_model),
         shadowed_by=shadows,
     )
-
-
-def _input_names(name: str, alias: object) -> set[str]:
-    if isinstance(alias, AliasChoices):
-        return {choice for choice in alias.choices if isinstance(choice, str)}
-    return {alias} if isinstance(alias, str) else {name}
 
 
 def _collection_of(template: str, route: APIRoute) -> _Collection:

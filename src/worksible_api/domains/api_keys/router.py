@@ -46,7 +46,7 @@ async def list_api_keys(
     request: Request, principal: ApiKeysRead, session: SessionDep, params: ListParamsDep
 ) -> Page[ApiKeyOut]:
     repository = ApiKeyRepository(session, principal.organization_id)
-    return await repository.page(repository.scoped(), params, request.url, ApiKeyOut.model_validate)
+    return await repository.page(repository.scoped(), params, request.url, ApiKeyOut)
 
 
 @router.post("", status_code=201, response_model=ApiKeyWithSecret, summary="Create an API key")

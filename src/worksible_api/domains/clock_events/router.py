@@ -60,7 +60,7 @@ async def list_clock_events(
 ) -> Page[ClockEventOut]:
     repository = ClockEventRepository(session, principal.organization_id)
     statement = repository.filtered(freelancer_id=freelancer_id, kiosk_id=kiosk_id, type=type)
-    return await repository.page(statement, params, request.url, ClockEventOut.model_validate)
+    return await repository.page(statement, params, request.url, ClockEventOut)
 
 
 retrieve(

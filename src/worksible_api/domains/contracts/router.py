@@ -48,7 +48,7 @@ async def list_contracts(
         status=status, freelancer_id=freelancer_id, project_id=project_id
     )
     statement = repository.with_external_id(statement, external_id)
-    return await repository.page(statement, params, request.url, ContractOut.model_validate)
+    return await repository.page(statement, params, request.url, ContractOut)
 
 
 @router.post("", status_code=201, response_model=ContractOut, summary="Create a contract")

@@ -42,7 +42,7 @@ async def list_cost_codes(
 ) -> Page[CostCodeOut]:
     repository = CostCodeRepository(session, principal.organization_id)
     statement = repository.with_external_id(repository.filtered(status), external_id)
-    return await repository.page(statement, params, request.url, CostCodeOut.model_validate)
+    return await repository.page(statement, params, request.url, CostCodeOut)
 
 
 @router.post(

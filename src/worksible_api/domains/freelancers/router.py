@@ -42,7 +42,7 @@ async def list_freelancers(
 ) -> Page[FreelancerOut]:
     repository = FreelancerRepository(session, principal.organization_id)
     statement = repository.with_external_id(repository.filtered(filters), external_id)
-    return await repository.page(statement, params, request.url, FreelancerOut.model_validate)
+    return await repository.page(statement, params, request.url, FreelancerOut)
 
 
 @router.post("", status_code=201, response_model=FreelancerOut, summary="Create a freelancer")

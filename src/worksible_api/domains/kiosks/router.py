@@ -39,7 +39,7 @@ async def list_kiosks(
 ) -> Page[KioskOut]:
     repository = KioskRepository(session, principal.organization_id)
     statement = repository.filtered(status=status)
-    return await repository.page(statement, params, request.url, KioskOut.of)
+    return await repository.page_rendered(statement, params, request.url, KioskOut.of)
 
 
 @router.post("", status_code=201, response_model=KioskWithSecret, summary="Create a kiosk")

@@ -30,7 +30,7 @@ async def list_payments(
 ) -> Page[PaymentOut]:
     repository = PaymentRepository(session, principal.organization_id)
     statement = repository.filtered(invoice_id=invoice_id)
-    return await repository.page(statement, params, request.url, PaymentOut.model_validate)
+    return await repository.page(statement, params, request.url, PaymentOut)
 
 
 @router.post(

@@ -44,7 +44,7 @@ async def list_payouts(
 ) -> Page[PayoutOut]:
     repository = PayoutRepository(session, principal.organization_id)
     statement = repository.filtered(status=status, freelancer_id=freelancer_id)
-    return await repository.page(statement, params, request.url, PayoutOut.model_validate)
+    return await repository.page(statement, params, request.url, PayoutOut)
 
 
 @router.post(

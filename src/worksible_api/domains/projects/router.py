@@ -42,7 +42,7 @@ async def list_projects(
 ) -> Page[ProjectOut]:
     repository = ProjectRepository(session, principal.organization_id)
     statement = repository.with_external_id(repository.filtered(status), external_id)
-    return await repository.page(statement, params, request.url, ProjectOut.model_validate)
+    return await repository.page(statement, params, request.url, ProjectOut)
 
 
 @router.post("", status_code=201, response_model=ProjectOut, summary="Create a project")

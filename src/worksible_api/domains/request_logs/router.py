@@ -30,4 +30,4 @@ async def list_request_logs(
     repository = RequestLogRepository(session, principal.organization_id)
     filters = LogFilters(status=status, method=method, path_prefix=path, api_key_id=api_key_id)
     statement = repository.filtered(filters)
-    return await repository.page(statement, params, request.url, RequestLogOut.model_validate)
+    return await repository.page(statement, params, request.url, RequestLogOut)

@@ -57,7 +57,7 @@ async def list_timesheets(
         work_date_gte=work_date_gte,
         work_date_lt=work_date_lt,
     )
-    return await repository.page(statement, params, request.url, TimesheetOut.model_validate)
+    return await repository.page(statement, params, request.url, TimesheetOut)
 
 
 # Declared before /{timesheet_id}, which would otherwise take "clashes" for an entry's id.
@@ -72,7 +72,7 @@ async def list_clashes(
 ) -> Page[TimesheetClashOut]:
     repository = ClashRepository(session, principal.organization_id)
     statement = repository.filtered(status=status, freelancer_id=freelancer_id)
-    return await repository.page(statement, params, request.url, TimesheetClashOut.model_validate)
+    return await repository.page(statement, params, request.url, TimesheetClashOut)
 
 
 retrieve(

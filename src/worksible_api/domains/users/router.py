@@ -43,7 +43,7 @@ async def list_users(
 ) -> Page[UserOut]:
     repository = UserRepository(session, principal.organization_id)
     statement = repository.filtered(role=role, status=status, email=email)
-    return await repository.page(statement, params, request.url, UserOut.model_validate)
+    return await repository.page(statement, params, request.url, UserOut)
 
 
 @router.post(

@@ -45,9 +45,7 @@ async def list_endpoints(
     request: Request, principal: WebhooksRead, session: SessionDep, params: ListParamsDep
 ) -> Page[WebhookEndpointOut]:
     repository = WebhookEndpointRepository(session, principal.organization_id)
-    return await repository.page(
-        repository.scoped(), params, request.url, WebhookEndpointOut.model_validate
-    )
+    return await repository.page(repository.scoped(), params, request.url, WebhookEndpointOut)
 
 
 @router.post(
@@ -128,6 +126,4 @@ async def list_deliveries(
     endpoint: PathEndpoint,
 ) -> Page[DeliveryOut]:
     repository = WebhookAttemptRepository(session, principal.organization_id)
-    return await repository.page(
-        repository.of_endpoint(endpoint), params, request.url, DeliveryOut.model_validate
-    )
+    return await repository.page(repository.of_endpoint(endpoint), params, request.url, DeliveryOut)
