@@ -167,10 +167,15 @@ class Repository(Generic[ModelT]):
     def __init__(self, session: AsyncSession, organization_id: UUID) -> None:
         self.session = session
         self.organization_id = organization_id
+        self._scoped: Select[ModelT] | None = None
 
     def scoped(self) -> Select[ModelT]:
-        model: Any = self.model
-        return select(self.model).where(model.organization_id == self.organization_id)
+        """This organization's rows. One statement per repository (a statement never
+        changes, each step makes a new one), so a list given it back is known unfiltered."""
+        if self._scoped is None:
+            model: Any = self.model
+            self._scoped = select(self.model).where(model.organization_id == self.organization_id)
+        return self._scoped
 
     def with_external_id(
         self, statement: Select[ModelT], external_id: str | None
@@ -252,11 +257,8 @@ class Repository(Generic[ModelT]):
         """The count of a list without filters, all of the organization's rows, from the
         counters triggers keep (models/row_count.py); None when it must be counted."""
         table = str(getattr(self.model, "__tablename__", ""))
-        if (
-            table not in COUNTED_TABLES
-            or params.filters_time
-            or not statement.compare(self.scoped())
-        ):
+        # The very statement scoped() made: comparing statements costs more than the count.
+        if table not in COUNTED_TABLES or params.filters_time or statement is not self.scoped():
             return None
         total = select(func.coalesce(func.sum(RowCount.count), 0)).where(
             RowCount.organization_id == self.organization_id, RowCount.table_name == table

@@ -43,7 +43,9 @@ class RequestLogRepository(Repository[RequestLog]):
     object_name = "request log"
 
     def filtered(self, filters: LogFilters) -> Select[RequestLog]:
-        return self.scoped().where(*_log_conditions(filters))
+        conditions = _log_conditions(filters)
+        # Unfiltered, the very statement scoped() made: its count comes from the counters.
+        return self.scoped().where(*conditions) if conditions else self.scoped()
 
 
 # The columns a recorded request fills; the id is made here, as the ORM would.
