@@ -71,23 +71,25 @@ async def paginate_by(
     cursor_of: Callable[[Any], Cursor],
     *,
     scalars: bool = True,
-    count: int | None = None,
+    counter: Select[int] | None = None,
 ) -> Slice[Any]:
-    """One page of `statement` as `params` asks, and the count of all its matches (counted
-    here unless the caller knows it).
+    """One page of `statement` as `params` asks, and the count of all its matches: `counter`
+    when the caller has a cheaper one (the counters of an unfiltered list), else a count(*)
+    of the filtered statement.
 
-    `cursor_of` tells a row's (updated_at, id); rows are ORM objects, or tuples with
-    `scalars=False`.
+    The count rides on the page's query as one more column (an uncorrelated subquery,
+    which PostgreSQL evaluates once): one round trip instead of two. Only an empty page
+    asks for it apart. `cursor_of` tells a row's (updated_at, id); rows are ORM objects, or
+    tuples with `scalars=False`.
     """
     statement = _filtered(statement, params, columns)
-    if count is None:
-        count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
-        count = (await session.execute(count_statement)).scalar_one()
+    counting = counter
+    if counting is None:
+        counting = select(func.count()).select_from(statement.order_by(None).subquery())
     if params.order is Order.NEWEST and params.starting_after is None:
         page = statement.order_by(*columns.newest_first())
-        page = page.offset(params.offset).limit(params.page_size)
-        result = await session.execute(page)
-        return Slice(count, result.scalars().all() if scalars else result.all())
+        fetched = await _with_count(session, page, params.offset, params.page_size, counting)
+        return Slice(await _count_of(session, fetched, counting), _items(fetched, scalars))
     if params.order is Order.NEWEST:
         statement = await _after_anchor(session, statement, columns, params)
         page = statement.order_by(*columns.newest_first())
@@ -98,12 +100,36 @@ async def paginate_by(
             statement = statement.where(after)
         page = statement.order_by(columns.updated.asc(), columns.id.asc())
     # One row more than the page tells whether another page follows.
-    page = page.offset(params.offset).limit(params.page_size + 1)
-    result = await session.execute(page)
-    fetched = result.scalars().all() if scalars else result.all()
-    rows = fetched[: params.page_size]
+    fetched = await _with_count(session, page, params.offset, params.page_size + 1, counting)
+    count = await _count_of(session, fetched, counting)
     more = len(fetched) > params.page_size
-    return Slice(count, rows, cursor_of(rows[-1]) if more else None)
+    fetched = fetched[: params.page_size]
+    next_start = cursor_of(fetched[-1][0] if scalars else fetched[-1]) if more else None
+    return Slice(count, _items(fetched, scalars), next_start)
+
+
+async def _with_count(
+    session: AsyncSession,
+    page: Select[Any],
+    offset: int,
+    limit: int,
+    counter: Select[int],
+) -> Sequence[Any]:
+    """The page's rows, each ending with the count of all matches."""
+    total = counter.scalar_subquery().correlate(None).label("total_matches")
+    result = await session.execute(page.add_columns(total).offset(offset).limit(limit))
+    return result.all()
+
+
+async def _count_of(session: AsyncSession, fetched: Sequence[Any], counter: Select[int]) -> int:
+    if fetched:
+        return int(fetched[0][-1])
+    return int((await session.execute(counter)).scalar_one())
+
+
+def _items(fetched: Sequence[Any], scalars: bool) -> list[Any]:
+    """The rows without their count: the ORM objects, or the selected columns."""
+    return [row[0] for row in fetched] if scalars else [row[:-1] for row in fetched]
 
 
 async def _after_anchor(
@@ -248,22 +274,25 @@ class Repository(Generic[ModelT]):
     async def paginate(self, statement: Select[ModelT], params: ListParams) -> Slice[ModelT]:
         """One page, newest first with ties broken by id (or oldest change first), and the
         total count of matches."""
-        count = await self._whole_count(statement, params)
         return await paginate_by(
-            self.session, statement, params, self.list_columns(), row_cursor, count=count
+            self.session,
+            statement,
+            params,
+            self.list_columns(),
+            row_cursor,
+            counter=self._whole_count(statement, params),
         )
 
-    async def _whole_count(self, statement: Select[ModelT], params: ListParams) -> int | None:
-        """The count of a list without filters, all of the organization's rows, from the
+    def _whole_count(self, statement: Select[ModelT], params: ListParams) -> Select[int] | None:
+        """The count of a list without filters, all of the organization's rows, read from the
         counters triggers keep (models/row_count.py); None when it must be counted."""
         table = str(getattr(self.model, "__tablename__", ""))
         # The very statement scoped() made: comparing statements costs more than the count.
         if table not in COUNTED_TABLES or params.filters_time or statement is not self.scoped():
             return None
-        total = select(func.coalesce(func.sum(RowCount.count), 0)).where(
+        return select(func.coalesce(func.sum(RowCount.count), 0)).where(
             RowCount.organization_id == self.organization_id, RowCount.table_name == table
         )
-        return int((await self.session.execute(total)).scalar_one())
 
     async def page(
         self, statement: Select[ModelT], params: ListParams, url: URL, out: type[OutModelT]
@@ -275,10 +304,9 @@ class Repository(Generic[ModelT]):
         instrumentation, which cost a page of 50 more CPU than its queries. Otherwise (a field
         reads a property of the ORM object) each object is validated as the API does elsewhere.
         """
-        count = await self._whole_count(statement, params)
         reader = RowReader.of(self.model, out)
         if reader is None:
-            return await self._page_of_objects(statement, params, url, out.model_validate, count)
+            return await self.page_rendered(statement, params, url, out.model_validate)
         found = await paginate_by(
             self.session,
             statement.with_only_columns(*reader.columns),
@@ -286,7 +314,7 @@ class Repository(Generic[ModelT]):
             self.list_columns(),
             row_cursor,
             scalars=False,
-            count=count,
+            counter=self._whole_count(statement, params),
         )
         return _page_response(url, params, found, reader.validate(found.rows))
 
@@ -298,20 +326,7 @@ class Repository(Generic[ModelT]):
         render: Callable[[ModelT], OutT],
     ) -> Page[OutT]:
         """A list response of `statement`, each ORM object rendered by `render`."""
-        count = await self._whole_count(statement, params)
-        return await self._page_of_objects(statement, params, url, render, count)
-
-    async def _page_of_objects(
-        self,
-        statement: Select[ModelT],
-        params: ListParams,
-        url: URL,
-        render: Callable[[ModelT], OutT],
-        count: int | None,
-    ) -> Page[OutT]:
-        found = await paginate_by(
-            self.session, statement, params, self.list_columns(), row_cursor, count=count
-        )
+        found = await self.paginate(statement, params)
         return _page_response(url, params, found, [render(row) for row in found.rows])
 
 
