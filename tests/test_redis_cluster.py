@@ -77,7 +77,6 @@ async def instances(
     """Two instances sharing the cluster (and the test run's database)."""
     on = _on(cluster)
     async with app_with(settings, **on) as first, app_with(settings, **on) as second:
-        await _discovered(first, second)
         yield first, second
 
 
@@ -90,16 +89,7 @@ async def tight_instances(
         app_with(settings, **on, **TIGHT) as first,
         app_with(settings, **on, **TIGHT) as second,
     ):
-        await _discovered(first, second)
         yield first, second
-
-
-async def _discovered(*apps: FastAPI) -> None:
-    """Each instance learns the cluster's topology before the test: a cluster client discovers
-    it on first use, and on a busy machine that first use, inside a request, can outlast the
-    Redis timeout, so the request falls back and the test sees the fallback, not the rule."""
-    for app in apps:
-        await app.state.redis.initialize()
 
 
 class TestStarting:
@@ -114,6 +104,26 @@ class TestStarting:
         assert ready.json()["status"] == "ok"
         # The verified key is cached in the cluster, under its key id's tag.
         assert await app.state.redis.exists(_key_cache(app).entry_key(tenant.api_key.key_id)) == 1
+
+    async def test_an_instance_knows_the_topology_before_its_first_request(
+        self, settings: Settings, cluster: ValkeyCluster
+    ) -> None:
+        """Read at start-up: a first request inside its Redis bound would otherwise wait on it
+        and, on a busy machine, fall back."""
+        async with app_with(settings, **_on(cluster)) as app:
+            assert len(app.state.redis.get_primaries()) == len(cluster.ports)
+
+    async def test_an_unreachable_cluster_does_not_keep_the_service_from_starting(
+        self, settings: Settings
+    ) -> None:
+        unreachable = {"redis_url": f"redis+cluster://127.0.0.1:{free_port()}/0"}
+        started = time.monotonic()
+        async with app_with(settings, **unreachable, **PRODUCTION_TIMEOUTS) as app:
+            assert time.monotonic() - started < BOUND_SECONDS
+            async with client_for(app) as http:
+                assert (await http.get("/healthz")).status_code == 200
+                ready = await readiness(http, "degraded", bound=BOUND_SECONDS)
+                assert ready.json()["status"] == "degraded"
 
     async def test_serve_runs_on_a_cluster_url(
         self, settings: Settings, cluster: ValkeyCluster, tenant: Tenant

@@ -17,7 +17,7 @@ from worksible_api.api_document import install_openapi
 from worksible_api.auth.gate import Gate
 from worksible_api.auth.key_cache import KeyCache
 from worksible_api.auth.verifier import KeyVerifier
-from worksible_api.cache.client import create_redis
+from worksible_api.cache.client import create_redis, learn_topology
 from worksible_api.config import Settings, get_settings
 from worksible_api.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
 from worksible_api.deprecations import DEPRECATIONS
@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         urls = await asyncio.to_thread(resolve_server_urls, settings)
         engine = create_engine(settings, urls.database_url)
         redis = create_redis(settings, urls.redis_url)
+        await learn_topology(redis)
         sessionmaker = create_sessionmaker(engine)
         key_cache = KeyCache(redis, settings.redis_key_prefix, settings.api_key_cache_seconds)
         app.state.settings = settings

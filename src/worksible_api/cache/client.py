@@ -6,18 +6,29 @@ In a cluster every script must touch one slot, so the names of what one script t
 hash tag (`slot_tag`).
 """
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import structlog
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.commands.core import AsyncScript
-from redis.exceptions import AskError, ClusterDownError, NoScriptError, TryAgainError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    NoScriptError,
+    RedisClusterException,
+    RedisError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from worksible_api.cache.breaker import install_breaker
 from worksible_api.config import Settings
+
+logger = structlog.get_logger(__name__)
 
 RedisClient: TypeAlias = Redis | RedisCluster
 
@@ -52,6 +63,24 @@ def create_redis(settings: Settings, redis_url: str) -> RedisClient:
         redis = Redis.from_url(redis_url, retry_on_timeout=False, **options)
     install_breaker(redis, settings.redis_timeout_seconds)
     return redis
+
+
+# How long start-up waits for a cluster's topology; past it the service starts anyway and
+# the client reads the topology on its first command, as it would have without this.
+TOPOLOGY_TIMEOUT_SECONDS = 5.0
+
+
+async def learn_topology(redis: RedisClient) -> None:
+    """A cluster client reads the cluster's slots and nodes on its first command: at start-up
+    instead, so the first requests do not wait on it (a wait that, on a busy machine, outlasted
+    the Redis bound and sent them to their fallback). A plain client has nothing to learn."""
+    if not isinstance(redis, RedisCluster):
+        return
+    try:
+        async with asyncio.timeout(TOPOLOGY_TIMEOUT_SECONDS):
+            await redis.initialize()
+    except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
+        logger.warning("redis_cluster_topology_unknown", error=repr(exc))
 
 
 def _cluster_seeds(redis_url: str) -> tuple[str, list[ClusterNode]]:
