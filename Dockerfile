@@ -6,6 +6,8 @@ WORKDIR /app
 RUN useradd --create-home --uid 10001 worksible
 COPY pyproject.toml README.md alembic.ini ./
 COPY src ./src
+# The package serves the changelog through src/worksible_api/CHANGELOG.md, a link to this file.
+COPY docs/CHANGELOG.md ./docs/CHANGELOG.md
 COPY migrations ./migrations
 RUN pip install -e .
 
