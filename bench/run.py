@@ -222,11 +222,12 @@ def main() -> int:
                     except (RuntimeError, OSError, ValueError) as exc:  # report it, go on
                         print(f"bench: {group} failed: {exc}", file=sys.stderr, flush=True)
                         results.append({"name": group, "skipped": f"error: {str(exc)[:160]}"})
-            if os.environ.get("BENCH_PROFILE", "0") == "1":
-                from spy import profile_get
+            profiled = os.environ.get("BENCH_PROFILE", "0")
+            if profiled != "0":
+                from spy import profile
 
-                print("bench: profiling GET /v1/freelancers/{id} with py-spy ...", flush=True)
-                extra["profile"] = profile_get(service, load, ids_file, seeded.key, run_tag)
+                print(f"bench: profiling {profiled} with py-spy ...", flush=True)
+                extra["profile"] = profile(service, load, ids_file, seeded.key, run_tag, profiled)
             if "evm" in groups and (BENCH / "evm_bench.py").exists():
                 print("bench: evm (bench/evm_bench.py) ...", flush=True)
                 results.extend(_evm(env))

@@ -1,6 +1,7 @@
-"""py-spy on the service's workers while wrk runs GET /v1/freelancers/{id} (BENCH_PROFILE=1).
+"""py-spy on the service's workers while wrk runs one request: GET /v1/freelancers/{id}
+(BENCH_PROFILE=1 or get), a list page (list) or POST /v1/freelancers (create).
 
-One worker gives a flame graph (bench/profile-get_freelancer.svg), the other collapsed stacks
+One worker gives a flame graph (bench/profile-<request>.svg), the other collapsed stacks
 that are summed here into: a breakdown by step of the hot path (adds up to 100 %), time by
 package of the innermost frame, and the hottest functions. Samples are of the thread holding
 the GIL (--gil): Python's CPU time, and the time it waits for a core while holding it.
@@ -138,7 +139,21 @@ def summarize(collapsed: str) -> dict[str, Any]:
     }
 
 
-def profile_get(service: Server, load: Load, ids_file: Path, key: str, tag: str) -> dict[str, Any]:
+# BENCH_PROFILE's values: the request profiled, as scenario.lua's mode and the files' name.
+PROFILED = {
+    "1": ("get", "get_freelancer"),
+    "get": ("get", "get_freelancer"),
+    "list": ("list", "list_freelancers"),
+    "create": ("create", "create_freelancer"),
+}
+
+
+def profile(
+    service: Server, load: Load, ids_file: Path, key: str, tag: str, which: str = "get"
+) -> dict[str, Any]:
+    if which not in PROFILED:
+        return {"skipped": f"BENCH_PROFILE={which}: one of {', '.join(PROFILED)}"}
+    mode, name = PROFILED[which]
     pyspy = str(Path(sys.executable).parent / "py-spy")
     if not Path(pyspy).exists():
         print("bench: installing py-spy into the venv (pip install py-spy) ...", flush=True)
@@ -149,7 +164,7 @@ def profile_get(service: Server, load: Load, ids_file: Path, key: str, tag: str)
         return {"skipped": "py-spy could not be installed (pip install py-spy)"}
     workers = service.worker_pids()
     seconds = max(3, int(load.duration))
-    svg, raw = BENCH / "profile-get_freelancer.svg", BENCH / "profile-get_freelancer.txt"
+    svg, raw = BENCH / f"profile-{name}.svg", BENCH / f"profile-{name}.txt"
     # --gil: only the thread holding the GIL, so threads waiting in a pool do not count.
     common = ["record", "--duration", str(seconds), "--rate", "200", "--gil", "--nonblocking"]
     spies = [spawn([pyspy, *common, "--pid", str(workers[0]), "-o", str(svg)])]
@@ -158,9 +173,7 @@ def profile_get(service: Server, load: Load, ids_file: Path, key: str, tag: str)
             spawn([pyspy, *common, "--pid", str(workers[1]), "--format", "raw", "-o", str(raw)])
         )
     try:
-        wrk(
-            service.url, seconds + 1, load, tag=f"{tag}prof", mode="get", key=key, ids=str(ids_file)
-        )
+        wrk(service.url, seconds + 1, load, tag=f"{tag}prof", mode=mode, key=key, ids=str(ids_file))
         for spy in spies:
             spy.wait(timeout=30)
     finally:

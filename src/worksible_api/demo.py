@@ -27,7 +27,7 @@ from worksible_api.domains.api_keys.schemas import ApiKeyCreate
 from worksible_api.domains.api_keys.service import OPERATOR, ApiKeyService
 from worksible_api.domains.contracts.schemas import ContractCreate, ContractType
 from worksible_api.domains.contracts.service import ContractService
-from worksible_api.domains.freelancers.schemas import FreelancerCreate
+from worksible_api.domains.freelancers.schemas import FreelancerCreate, FreelancerOut
 from worksible_api.domains.freelancers.service import FreelancerService
 from worksible_api.domains.invoices.schemas import InvoiceCreate
 from worksible_api.domains.invoices.service import InvoiceService
@@ -37,7 +37,7 @@ from worksible_api.domains.payments.schemas import PaymentCreate, PaymentMethod
 from worksible_api.domains.payments.service import PaymentService
 from worksible_api.domains.payouts.schemas import PayoutCreate, PayoutFailure
 from worksible_api.domains.payouts.service import PayoutService
-from worksible_api.domains.projects.schemas import ProjectCreate
+from worksible_api.domains.projects.schemas import ProjectCreate, ProjectOut
 from worksible_api.domains.projects.service import ProjectService
 from worksible_api.domains.timesheets.schemas import TimesheetCreate
 from worksible_api.domains.timesheets.service import TimesheetService
@@ -46,7 +46,7 @@ from worksible_api.domains.users.schemas import Role, UserCreate
 from worksible_api.domains.users.service import UserService, set_password
 from worksible_api.kit.fields import acting_in
 from worksible_api.kit.time import utc_now
-from worksible_api.models import Contract, Freelancer, Invoice, Organization, Project, Timesheet
+from worksible_api.models import Contract, Invoice, Organization, Timesheet
 from worksible_api.models.organization import Plan
 
 # Two `worksible-api demo` at once (two `make run`s) must still make one demo organization:
@@ -107,7 +107,7 @@ class DemoSeeder:
         self.invoices = InvoiceService(session, organization_id)
         self.payments = PaymentService(session, organization_id)
         self.payouts = PayoutService(session, organization_id)
-        self.people: dict[str, Freelancer] = {}
+        self.people: dict[str, FreelancerOut] = {}
 
     def week(self, weeks_ago: int) -> date:
         """The Monday `weeks_ago` weeks before this one."""
@@ -151,7 +151,7 @@ class DemoSeeder:
 
     # Building blocks.
 
-    async def _project(self, name: str, description: str, currency: str) -> Project:
+    async def _project(self, name: str, description: str, currency: str) -> ProjectOut:
         return await self.projects.create(
             ProjectCreate(name=name, description=description, currency=currency)
         )
@@ -159,7 +159,7 @@ class DemoSeeder:
     async def _contract(
         self,
         person: str,
-        project: Project,
+        project: ProjectOut,
         *,
         start_date: date,
         end_date: date | None = None,
@@ -270,7 +270,7 @@ class DemoSeeder:
 
     # The people, each with their own story.
 
-    async def _marek(self, fleet: Project) -> None:
+    async def _marek(self, fleet: ProjectOut) -> None:
         """Ended hourly contract, invoiced and paid in two instalments, paid out, archived."""
         last_day = self.week(8) + timedelta(days=4)
         contract = await self._contract(
@@ -294,9 +294,10 @@ class DemoSeeder:
         await self._pay(invoice, invoice.total - half, PaymentMethod.BANK_TRANSFER)
         await self._payout("marek", invoice.total, invoice.currency, then="paid")
         await self.contracts.end(contract)
-        await self.freelancers.archive(self.people["marek"])
+        marek = await self.freelancers.freelancers.get(self.people["marek"].id, for_update=True)
+        await self.freelancers.archive(marek)
 
-    async def _tomas(self, portal: Project) -> None:
+    async def _tomas(self, portal: ProjectOut) -> None:
         """Ended fixed-fee contract, paid; most of it paid out, the rest still available."""
         contract = await self._contract(
             "tomas",
@@ -311,7 +312,7 @@ class DemoSeeder:
         await self._payout("tomas", 400000, "EUR", then="paid")
         await self.contracts.end(contract)
 
-    async def _lena(self, fleet: Project) -> None:
+    async def _lena(self, fleet: ProjectOut) -> None:
         """Active hourly contract with timed entries in every status; one invoice paid, one
         partly paid; a payout that failed, its retry paid, and one pending."""
         contract = await self._contract(
@@ -363,7 +364,7 @@ class DemoSeeder:
         await self._payout("lena", paid.total, "EUR", then="paid")
         await self._payout("lena", partly.total // 5, "EUR")
 
-    async def _priya(self, vision: Project) -> None:
+    async def _priya(self, vision: ProjectOut) -> None:
         """Active hourly USD contract; an invoice voided and reissued, then paid; a payout
         canceled and redone."""
         contract = await self._contract(
@@ -398,7 +399,7 @@ class DemoSeeder:
         await self._payout("priya", reissued.total, "USD", then="canceled")
         await self._payout("priya", reissued.total - 50000, "USD", then="paid")
 
-    async def _james(self, portal: Project) -> None:
+    async def _james(self, portal: ProjectOut) -> None:
         """Active hourly GBP contract; a draft invoice; a rejected entry."""
         contract = await self._contract(
             "james",
@@ -432,7 +433,7 @@ class DemoSeeder:
             contract, (self.week(3), self.week(2) + timedelta(days=6)), finalize=False
         )
 
-    async def _sofia(self, portal: Project) -> None:
+    async def _sofia(self, portal: ProjectOut) -> None:
         """Active fixed-fee contract with an open, unpaid invoice."""
         contract = await self._contract(
             "sofia",
@@ -444,7 +445,7 @@ class DemoSeeder:
         )
         await self._invoice(contract)
 
-    async def _ana(self, vision: Project) -> None:
+    async def _ana(self, vision: ProjectOut) -> None:
         """Active fixed-fee USD contract with a draft invoice."""
         contract = await self._contract(
             "ana",
@@ -455,7 +456,7 @@ class DemoSeeder:
         )
         await self._invoice(contract, finalize=False)
 
-    async def _kenji(self, fleet: Project) -> None:
+    async def _kenji(self, fleet: ProjectOut) -> None:
         """A draft contract starting next week, in JPY (no minor unit)."""
         await self._contract(
             "kenji",

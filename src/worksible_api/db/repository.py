@@ -1,5 +1,6 @@
 """The tenant-scoped repository base: another organization's rows do not exist here."""
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -7,7 +8,19 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, TypeAdapter
-from sqlalchemy import Select, SQLColumnExpression, func, insert, inspect, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Select,
+    SQLColumnExpression,
+    Uuid,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    select,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL
@@ -247,18 +260,28 @@ class Repository(Generic[ModelT]):
         await self.session.flush()
         return instance
 
-    async def insert(self, **values: Any) -> ModelT:
-        """Writes one row of this organization in one statement, and answers it as an ORM
-        object holding every column as PostgreSQL wrote it (RETURNING). A value may be a SQL
-        expression evaluated inside the INSERT, such as a default read from the organization's
-        row, where setting it on an object first would cost a round trip to read it."""
-        statement = (
-            insert(self.model)
-            .values(organization_id=self.organization_id, **values)
-            .returning(self.model)
+    async def insert(self, **values: Any) -> dict[str, Any]:
+        """Writes one row of this organization in one statement and answers it as PostgreSQL
+        wrote it (RETURNING), keyed by the attribute names response models read.
+
+        A value may be a SQL expression evaluated inside the INSERT, such as a default read
+        from the organization's row, where reading it first would cost a round trip; it names
+        the organization as ACTING_ORGANIZATION. The statement is built and compiled once per
+        set of columns, not per request: building it with the values cost a create more than
+        the INSERT's round trip (docs/benchmark.md)."""
+        expressions = tuple(
+            (name, value) for name, value in values.items() if isinstance(value, ColumnElement)
         )
-        created: ModelT = (await self.session.execute(statement)).scalar_one()
-        return created
+        plain = tuple(
+            name for name, value in values.items() if not isinstance(value, ColumnElement)
+        )
+        made = insert_statement(self.model, plain, expressions)
+        params = {made.column_keys[name]: values[name] for name in plain}
+        params["organization_id"] = self.organization_id
+        if expressions:
+            params[ACTING_ORGANIZATION.key] = self.organization_id
+        row = (await self.session.execute(made.statement, params)).one()
+        return dict(zip(made.attribute_names, row, strict=True))
 
     def list_columns(self) -> ListColumns:
         model: Any = self.model
@@ -335,6 +358,44 @@ def _page_response(
 ) -> Page[OutT]:
     next_link, previous_link = page_links(url, params, found.count, found.after)
     return Page[OutT](count=found.count, next=next_link, previous=previous_link, results=results)
+
+
+# The organization a statement acts for, bound by `Repository.insert`: an expression among an
+# insert's values names it this way instead of holding the id, so the statement stays the same
+# from one request to the next and is compiled once (ORGANIZATION_DEFAULT_CURRENCY).
+ACTING_ORGANIZATION = bindparam("acting_organization_id", type_=Uuid)
+
+
+@dataclass(frozen=True)
+class InsertStatement:
+    statement: Insert
+    # Attribute name (`metadata_`) -> column key (`metadata`), for the values given.
+    column_keys: dict[str, str]
+    # The RETURNING columns' attribute names, in order.
+    attribute_names: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def insert_statement(
+    model: type[Base], plain: tuple[str, ...], expressions: tuple[tuple[str, Any], ...]
+) -> InsertStatement:
+    """The INSERT of one `model` row setting `plain` from parameters and `expressions` as
+    given, returning every column: made once per model, columns and (constant) expressions."""
+    table: Any = model.__table__
+    column_key = {
+        attribute.key: attribute.columns[0].key for attribute in inspect(model).column_attrs
+    }
+    statement = (
+        insert(table)
+        .values({column_key[name]: expression for name, expression in expressions})
+        .returning(*table.columns)
+    )
+    attribute_of = {key: attribute for attribute, key in column_key.items()}
+    return InsertStatement(
+        statement,
+        {name: column_key[name] for name in plain},
+        tuple(attribute_of[column.key] for column in table.columns),
+    )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from tests.factories.organizations import create_organization
 from tests.factories.races import race
 from tests.factories.tenants import Tenant
 
+from worksible_api.db.repository import insert_statement
 from worksible_api.domains.freelancers.repository import FreelancerRepository
 from worksible_api.errors import Conflict
 from worksible_api.models import Contract, Freelancer
@@ -122,6 +123,21 @@ class TestCreateFreelancer:
         assert response.status_code == 201, response.text
         assert response.json()["default_currency"] == "CHF"
         assert response.json()["metadata"] == {}
+
+    async def test_each_organization_gets_its_own_default_through_one_statement(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        """The INSERT is built once and names the organization as a parameter: one statement
+        for every organization must still read each one's own default."""
+        insert_statement.cache_clear()
+        for currency in ("CHF", "JPY", "CHF"):
+            organization = await create_organization(app, default_currency=currency)
+            _, key = await create_api_key(app, organization)
+            response = await client.post("/v1/freelancers", json=_body(), headers=bearer(key))
+            assert response.status_code == 201, response.text
+            assert response.json()["default_currency"] == currency
+        built = insert_statement.cache_info()
+        assert (built.misses, built.hits) == (1, 2)
 
     async def test_email_is_normalized_but_keeps_its_local_part(
         self, client: httpx.AsyncClient, tenant: Tenant

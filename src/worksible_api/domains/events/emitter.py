@@ -23,8 +23,9 @@ from worksible_api.models import Event
 ID_PREFIX = "evt_"
 # The events of the session's transaction not yet written, in `session.info`.
 _PENDING = "events_pending"
-# The table itself, not the mapped class: a plain many-row INSERT, no ORM bookkeeping.
-_EVENTS = cast(Table, Event.__table__)
+# On the table itself, not the mapped class: a plain INSERT, no ORM bookkeeping; made once,
+# so its cache key is computed once.
+_WRITE_EVENTS = insert(cast(Table, Event.__table__))
 
 
 def new_event_id() -> str:
@@ -56,7 +57,8 @@ def emit(session: AsyncSession, organization_id: UUID, type_: EventType, obj: Ba
 def _write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
-        session.execute(insert(_EVENTS), pending)
+        # One event, the usual case, is one execution, not a batch of one (executemany).
+        session.execute(_WRITE_EVENTS, pending[0] if len(pending) == 1 else pending)
 
 
 def _forget_pending(session: Session, transaction: SessionTransaction) -> None:

@@ -33,7 +33,7 @@ class FreelancerRepository(Repository[Freelancer]):
             statement = statement.where(Freelancer.country == filters.country)
         return statement
 
-    async def insert(self, **values: Any) -> Freelancer:
+    async def insert(self, **values: Any) -> dict[str, Any]:
         """A new freelancer in one statement; 409 if another one has the email."""
         with _unique_email(values["email"]):
             return await super().insert(**values)

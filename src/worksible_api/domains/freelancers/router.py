@@ -47,7 +47,7 @@ async def list_freelancers(
 
 @router.post("", status_code=201, response_model=FreelancerOut, summary="Create a freelancer")
 async def create_freelancer(service: Service, body: FreelancerCreate) -> FreelancerOut:
-    return FreelancerOut.model_validate(await service.create(body))
+    return await service.create(body)
 
 
 retrieve(

@@ -14,7 +14,7 @@ from worksible_api.domains.freelancers.schemas import (
     FreelancerStatus,
     FreelancerUpdate,
 )
-from worksible_api.domains.organizations.repository import default_currency_of
+from worksible_api.domains.organizations.repository import ORGANIZATION_DEFAULT_CURRENCY
 from worksible_api.errors import ValidationFailed
 from worksible_api.kit.states import StateMachine, transition
 from worksible_api.kit.time import utc_now
@@ -38,7 +38,7 @@ class FreelancerService:
         self.organization_id = organization_id
         self.freelancers = FreelancerRepository(session, organization_id)
 
-    async def create(self, data: FreelancerCreate) -> Freelancer:
+    async def create(self, data: FreelancerCreate) -> FreelancerOut:
         # A taken email is found by the unique index when the row is written: a check before
         # it would cost every create a query and still miss a concurrent request's row. The
         # organization's default currency is read within the INSERT, not by a query first.
@@ -47,12 +47,14 @@ class FreelancerService:
             first_name=data.first_name,
             last_name=data.last_name,
             country=data.country,
-            default_currency=data.default_currency or default_currency_of(self.organization_id),
+            default_currency=data.default_currency or ORGANIZATION_DEFAULT_CURRENCY,
             status=FreelancerStatus.ACTIVE,
             external_id=data.external_id,
             metadata_=data.metadata,
         )
-        return self._emitted(EventType.FREELANCER_CREATED, freelancer)
+        created = FreelancerOut.model_validate(freelancer)
+        emit(self.session, self.organization_id, EventType.FREELANCER_CREATED, created)
+        return created
 
     async def update(self, freelancer: Freelancer, data: FreelancerUpdate) -> Freelancer:
         """`freelancer` is locked by the caller."""

@@ -5,7 +5,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from worksible_api.db.repository import Repository
+from worksible_api.db.repository import ACTING_ORGANIZATION, Repository
 from worksible_api.models import Organization
 
 
@@ -22,14 +22,14 @@ class OrganizationRepository(Repository[Organization]):
         return await self.get(self.organization_id, for_update=for_update)
 
 
-def default_currency_of(organization_id: UUID) -> ScalarSelect[str]:
-    """The organization's default currency, read by PostgreSQL within the statement that
-    needs it (a create's default) instead of by a query before it."""
-    return (
-        select(Organization.default_currency)
-        .where(Organization.id == organization_id)
-        .scalar_subquery()
-    )
+# The acting organization's default currency, read by PostgreSQL within the statement that
+# needs it (a create's default) instead of by a query before it. It names the organization as
+# a parameter that Repository.insert binds, so it is one expression for every organization.
+ORGANIZATION_DEFAULT_CURRENCY: ScalarSelect[str] = (
+    select(Organization.default_currency)
+    .where(Organization.id == ACTING_ORGANIZATION)
+    .scalar_subquery()
+)
 
 
 DEMO_MARKER = {"worksible_demo": "true"}

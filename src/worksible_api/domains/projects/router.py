@@ -47,7 +47,7 @@ async def list_projects(
 
 @router.post("", status_code=201, response_model=ProjectOut, summary="Create a project")
 async def create_project(service: Service, body: ProjectCreate) -> ProjectOut:
-    return ProjectOut.model_validate(await service.create(body))
+    return await service.create(body)
 
 
 retrieve(

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from worksible_api.domains.events.emitter import emit
 from worksible_api.domains.events.types import EventType
-from worksible_api.domains.organizations.repository import default_currency_of
+from worksible_api.domains.organizations.repository import ORGANIZATION_DEFAULT_CURRENCY
 from worksible_api.domains.projects.repository import ProjectRepository
 from worksible_api.domains.projects.schemas import (
     ProjectCreate,
@@ -36,18 +36,20 @@ class ProjectService:
         self.organization_id = organization_id
         self.projects = ProjectRepository(session, organization_id)
 
-    async def create(self, data: ProjectCreate) -> Project:
+    async def create(self, data: ProjectCreate) -> ProjectOut:
         # The organization's default currency is read within the INSERT, not by a query first.
         project = await self.projects.insert(
             name=data.name,
             description=data.description,
-            currency=data.currency or default_currency_of(self.organization_id),
+            currency=data.currency or ORGANIZATION_DEFAULT_CURRENCY,
             time_zone=data.time_zone,
             status=ProjectStatus.ACTIVE,
             external_id=data.external_id,
             metadata_=data.metadata,
         )
-        return self._emitted(EventType.PROJECT_CREATED, project)
+        created = ProjectOut.model_validate(project)
+        emit(self.session, self.organization_id, EventType.PROJECT_CREATED, created)
+        return created
 
     async def update(self, project: Project, data: ProjectUpdate) -> Project:
         """`project` is locked FOR UPDATE by the caller. That lock conflicts with the FOR KEY
