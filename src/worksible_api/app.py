@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -123,6 +124,15 @@ def _start_background(
     return _Background(dispatcher, runner, tasks, sender)
 
 
+def _freeze_what_lives_forever() -> None:
+    """Moves everything made at start-up (routes, models, schemas, SQLAlchemy's metadata:
+    over 200,000 objects) out of the cyclic garbage collector's sight. They live as long as
+    the process, yet every full collection walked them all: a list page paid ~80 µs of CPU
+    for it on average (docs/benchmark.md). What requests make is collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -149,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.direct_reads = DirectReads.of(app, engine.dialect)
         app.state.readiness = Readiness(sessionmaker, redis)
         background = _start_background(app, settings, sessionmaker)
+        _freeze_what_lives_forever()
         try:
             yield
         finally:

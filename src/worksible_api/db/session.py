@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -33,6 +34,10 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=1800,
+        # jsonb columns (metadata, event data) decoded by pydantic-core's parser, in Rust:
+        # a page of 50 spent ~60 µs in the standard library's json.loads. The same values:
+        # big integers stay exact, duplicate keys keep the last.
+        json_deserializer=from_json,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
             # Client-side bound: a frozen server cannot hold a request longer than this.

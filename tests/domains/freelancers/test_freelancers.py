@@ -114,6 +114,29 @@ class TestCreateFreelancer:
         fetched = await client.get(f"/v1/freelancers/{body['id']}", headers=tenant.headers)
         assert fetched.json() == body
 
+    async def test_metadata_comes_back_exactly_as_sent(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        """jsonb is decoded by the engine's JSON parser: quotes, backslashes, escapes, text
+        beyond the BMP and keys that look alike come back from every read as they were sent."""
+        metadata = {
+            "quote": 'say "hi"',
+            "backslash": "C:\\temp\\new",
+            "lines": "one\ntwo\tthree",
+            "unicode": "Zoë ✓ 🙂 \u2028",
+            "number-like": "12345678901234567890123",
+            "Key": "upper",
+            "key": "lower",
+        }
+        created = await _create(client, tenant, metadata=metadata)
+        fetched = await client.get(f"/v1/freelancers/{created['id']}", headers=tenant.headers)
+        listed = await client.get(
+            "/v1/freelancers", params={"email": created["email"]}, headers=tenant.headers
+        )
+        assert created["metadata"] == metadata
+        assert fetched.json()["metadata"] == metadata
+        assert listed.json()["results"][0]["metadata"] == metadata
+
     async def test_default_currency_defaults_to_the_organizations(
         self, app: FastAPI, client: httpx.AsyncClient
     ) -> None:
