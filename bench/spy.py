@@ -145,6 +145,7 @@ PROFILED = {
     "get": ("get", "get_freelancer"),
     "list": ("list", "list_freelancers"),
     "create": ("create", "create_freelancer"),
+    "idempotent": ("create_idem", "create_freelancer_idempotent"),
 }
 
 

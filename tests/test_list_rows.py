@@ -1,13 +1,17 @@
 """Lists read their page as plain rows where every field of the answer is a column
 (db/repository.py `Repository.page`): each object in a list is exactly what its retrieve
-answers, whichever way either was read."""
+answers, whichever way either was read. A list without filters is read by a statement compiled
+once (`WholeListPages`), and answers what the statement built per request answers."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import event
 
 from tests.factories.invoices import create_invoice
 from tests.factories.kiosks import create_kiosk
@@ -96,3 +100,56 @@ def test_a_page_is_read_as_rows_only_when_every_field_is_a_column(
     model: Any, out: Any, reads_rows: bool
 ) -> None:
     assert (RowReader.of(model, out) is not None) is reads_rows
+
+
+# A bound no row was created after: the list is the same, but filtered, so it is read by the
+# statement built per request.
+_NO_BOUND = {"created_lt": "2999-01-01T00:00:00Z"}
+
+
+@contextmanager
+def _statements_through_sqlalchemy(app: FastAPI) -> Iterator[list[str]]:
+    executed: list[str] = []
+
+    def record(*arguments: Any) -> None:
+        executed.append(arguments[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield executed
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_list_without_filters_answers_what_the_filtered_way_answers(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await _seed(app, client, tenant)
+    for list_path in top_level_lists(app):
+        for page in ({"page_size": 2}, {"page_size": 2, "page": 2}, {"page": 1000}):
+            whole = await client.get(list_path, params=page, headers=tenant.headers)
+            bounded = await client.get(
+                list_path, params={**page, **_NO_BOUND}, headers=tenant.headers
+            )
+            assert whole.status_code == bounded.status_code == 200, (list_path, whole.text)
+            assert whole.json()["count"] == bounded.json()["count"], (list_path, page)
+            assert whole.json()["results"] == bounded.json()["results"], (list_path, page)
+
+
+async def test_a_list_without_filters_runs_no_statement_through_sqlalchemy(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Its page and count come from one statement compiled once, run by asyncpg."""
+    await client.post(
+        "/v1/freelancers",
+        json={"email": "rows@example.com", "first_name": "A", "last_name": "B", "country": "GB"},
+        headers=tenant.headers,
+    )
+    with _statements_through_sqlalchemy(app) as executed:
+        whole = await client.get("/v1/freelancers", headers=tenant.headers)
+    assert whole.json()["count"] >= 1
+    assert executed == []
+    with _statements_through_sqlalchemy(app) as executed:
+        await client.get("/v1/freelancers", params=_NO_BOUND, headers=tenant.headers)
+    assert len(executed) == 1

@@ -11,6 +11,7 @@ from pydantic import AliasChoices, BaseModel, TypeAdapter
 from sqlalchemy import (
     ColumnElement,
     Insert,
+    Integer,
     Select,
     SQLColumnExpression,
     Uuid,
@@ -21,11 +22,13 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL
 
 from worksible_api.db.base import Base
+from worksible_api.db.rows import CompiledSelect
 from worksible_api.errors import NotFound, ValidationFailed
 from worksible_api.kit.pagination import Cursor, ListParams, Order, Page, page_links
 from worksible_api.models.row_count import COUNTED_TABLES, RowCount
@@ -129,9 +132,26 @@ async def _with_count(
     counter: Select[int],
 ) -> Sequence[Any]:
     """The page's rows, each ending with the count of all matches."""
+    result = await session.execute(_with_count_column(page, counter, offset, limit))
+    rows: Sequence[Any] = result.all()
+    return rows
+
+
+def _with_count_column(
+    page: Select[Any], counter: Select[int], offset: Any, limit: Any
+) -> Select[Any]:
+    """`page` from `offset`, at most `limit` rows (numbers or parameters), with the count of
+    all matches as one more column: an uncorrelated subquery, evaluated once."""
     total = counter.scalar_subquery().correlate(None).label("total_matches")
-    result = await session.execute(page.add_columns(total).offset(offset).limit(limit))
-    return result.all()
+    return page.add_columns(total).offset(offset).limit(limit)
+
+
+def _counted(table: str, organization: Any) -> Select[int]:
+    """How many rows of `table` the organization has, from the counters triggers keep
+    (models/row_count.py); `organization` is its id or a parameter."""
+    return select(func.coalesce(func.sum(RowCount.count), 0)).where(
+        RowCount.organization_id == organization, RowCount.table_name == table
+    )
 
 
 async def _count_of(session: AsyncSession, fetched: Sequence[Any], counter: Select[int]) -> int:
@@ -313,9 +333,7 @@ class Repository(Generic[ModelT]):
         # The very statement scoped() made: comparing statements costs more than the count.
         if table not in COUNTED_TABLES or params.filters_time or statement is not self.scoped():
             return None
-        return select(func.coalesce(func.sum(RowCount.count), 0)).where(
-            RowCount.organization_id == self.organization_id, RowCount.table_name == table
-        )
+        return _counted(table, self.organization_id)
 
     async def page(
         self, statement: Select[ModelT], params: ListParams, url: URL, out: type[OutModelT]
@@ -330,16 +348,40 @@ class Repository(Generic[ModelT]):
         reader = RowReader.of(self.model, out)
         if reader is None:
             return await self.page_rendered(statement, params, url, out.model_validate)
-        found = await paginate_by(
-            self.session,
-            statement.with_only_columns(*reader.columns),
-            params,
-            self.list_columns(),
-            row_cursor,
-            scalars=False,
-            counter=self._whole_count(statement, params),
-        )
+        if statement is self.scoped() and _plain_page(params):
+            found = await self._page_of_all(reader, params)
+        else:
+            found = await paginate_by(
+                self.session,
+                statement.with_only_columns(*reader.columns),
+                params,
+                self.list_columns(),
+                row_cursor,
+                scalars=False,
+                counter=self._whole_count(statement, params),
+            )
         return _page_response(url, params, found, reader.validate(found.rows))
+
+    async def _page_of_all(self, reader: "RowReader[Any]", params: ListParams) -> Slice[Any]:
+        """A page of all the organization's rows, newest first, and their count: the
+        statement compiled once (`WholeListPages`), run by asyncpg on the session's
+        connection."""
+        bind: Any = self.session.get_bind()
+        pages = WholeListPages.of(self.model, reader, self.list_columns(), bind.dialect)
+        connection = await self.session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        organization = {ACTING_ORGANIZATION.key: self.organization_id}
+        records = await driver.fetch(
+            pages.page.sql,
+            *pages.page.arguments(
+                **organization, page_offset=params.offset, page_limit=params.page_size
+            ),
+        )
+        if records:
+            count = records[0][-1]
+        else:  # past the last page: the count on its own
+            count = await driver.fetchval(pages.count.sql, *pages.count.arguments(**organization))
+        return Slice(int(count), [pages.page.values(record)[:-1] for record in records])
 
     async def page_rendered(
         self,
@@ -434,6 +476,58 @@ class RowReader(Generic[OutModelT]):
 
 
 _READERS: dict[tuple[type[Base], type[BaseModel]], RowReader[Any] | None] = {}
+
+
+def _plain_page(params: ListParams) -> bool:
+    """A page by number in the default order, with no time bounds."""
+    return (
+        params.order is Order.NEWEST and params.starting_after is None and not params.filters_time
+    )
+
+
+@dataclass(frozen=True)
+class WholeListPages:
+    """The pages of a list without filters, the one most asked for: all of an organization's
+    rows newest first, with their count (from the counters where the table has them). Compiled
+    once per model and answer and read with asyncpg (db/rows.py): building the statement, its
+    cache key and SQLAlchemy's execution cost a page of 50 half its CPU (docs/benchmark.md).
+    The same statement `paginate_by` builds, with the organization, offset and size as
+    parameters."""
+
+    page: CompiledSelect
+    count: CompiledSelect
+
+    @classmethod
+    def of(
+        cls, model: type[Base], reader: RowReader[Any], columns: ListColumns, dialect: Dialect
+    ) -> "WholeListPages":
+        # A reader selects every column of its model, whatever the answer: one per model.
+        if model not in _WHOLE_LIST_PAGES:
+            _WHOLE_LIST_PAGES[model] = cls._compiled(model, reader, columns, dialect)
+        return _WHOLE_LIST_PAGES[model]
+
+    @staticmethod
+    def _compiled(
+        model: type[Base], reader: RowReader[Any], columns: ListColumns, dialect: Dialect
+    ) -> "WholeListPages":
+        mapped: Any = model
+        rows = select(*reader.columns).where(mapped.organization_id == ACTING_ORGANIZATION)
+        table = str(mapped.__tablename__)
+        counter = (
+            _counted(table, ACTING_ORGANIZATION)
+            if table in COUNTED_TABLES
+            else select(func.count()).select_from(rows.subquery())
+        )
+        page = _with_count_column(
+            rows.order_by(*columns.newest_first()),
+            counter,
+            bindparam("page_offset", type_=Integer),
+            bindparam("page_limit", type_=Integer),
+        )
+        return WholeListPages(CompiledSelect(page, dialect), CompiledSelect(counter, dialect))
+
+
+_WHOLE_LIST_PAGES: dict[type[Base], WholeListPages] = {}
 
 
 def input_names(name: str, alias: object) -> set[str]:

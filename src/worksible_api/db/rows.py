@@ -1,4 +1,6 @@
-"""One tenant row by id, read with asyncpg on a pooled connection instead of through the ORM.
+"""Rows read with asyncpg on a pooled connection instead of through the ORM: statements
+compiled once (`CompiledSelect`), for a GET by id (`TenantRows`) and the page of a list with
+no filters (db/repository.py).
 
 For a GET by id the ORM costs more than the round trip: a session, statement building and
 caching, instance state and the identity map, all to copy the row into a response model. Here
@@ -7,12 +9,12 @@ names the response models read (`metadata_` for the column `metadata`), each val
 through the column type's own result processing, as the ORM would.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
@@ -23,6 +25,36 @@ from worksible_api.db.base import Base
 DRIVER_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
+class CompiledSelect:
+    """A SELECT compiled once and run with asyncpg: its SQL, its parameters in the order the
+    SQL numbers them, and each result column's own processing, as SQLAlchemy applies it."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        self._compiled = statement.compile(dialect=dialect)
+        self.sql = str(self._compiled)
+        self._positions = list(self._compiled.positiontup or ())
+        self._processors: list[Callable[[Any], Any] | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+        # Most column types need none on asyncpg: then a record's values are used as they are.
+        self._plain = all(process is None for process in self._processors)
+
+    def arguments(self, **values: Any) -> list[Any]:
+        """The parameters, in order: `values` for the named ones (`bindparam`), and the values
+        written in the statement, which SQLAlchemy sends as parameters too."""
+        bound = self._compiled.construct_params(values)
+        return [bound[name] for name in self._positions]
+
+    def values(self, record: Sequence[Any]) -> Sequence[Any]:
+        if self._plain:
+            return record
+        return [
+            process(value) if process is not None else value
+            for process, value in zip(self._processors, record, strict=True)
+        ]
+
+
 class TenantRows:
     def __init__(self, model: type[Base], dialect: Dialect) -> None:
         table: Any = model.__table__
@@ -30,34 +62,26 @@ class TenantRows:
             table.c.organization_id == bindparam("organization_id"),
             table.c.id == bindparam("id"),
         )
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        if list(compiled.positiontup or ()) != ["organization_id", "id"]:
-            raise TypeError(f"unexpected parameter order in {self.sql!r}")
+        self._select = CompiledSelect(statement, dialect)
         attribute_of = {
             column.key: attribute.key
             for attribute in inspect(model).column_attrs
             for column in attribute.columns
         }
         self.attributes = frozenset(attribute_of.values())
-        self._columns: list[tuple[str, Callable[[Any], Any] | None]] = [
-            (
-                attribute_of[column.key],
-                column.type.dialect_impl(dialect).result_processor(dialect, None),
-            )
-            for column in table.columns
-        ]
+        self._names = [attribute_of[column.key] for column in table.columns]
 
     async def fetch(
         self, engine: AsyncEngine, organization_id: UUID, object_id: UUID
     ) -> dict[str, Any] | None:
         """The row of `object_id` in `organization_id`, or None."""
+        arguments = self._select.arguments(organization_id=organization_id, id=object_id)
         # The pool's own connection, without an engine Connection around it (that costs more
         # than the query). No transaction is begun on it, so returning it runs no SQL.
         connection = await engine.raw_connection()
         try:
             driver: Any = connection.driver_connection
-            record = await driver.fetchrow(self.sql, organization_id, object_id)
+            record = await driver.fetchrow(self._select.sql, *arguments)
         except BaseException:
             # A query that failed, timed out or was cancelled leaves the connection in a state
             # nobody should inherit: close it instead of returning it to the pool.
@@ -66,7 +90,4 @@ class TenantRows:
         connection.close()
         if record is None:
             return None
-        return {
-            attribute: process(value) if process is not None else value
-            for (attribute, process), value in zip(self._columns, record.values(), strict=True)
-        }
+        return dict(zip(self._names, self._select.values(record), strict=True))
