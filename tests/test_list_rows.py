@@ -3,20 +3,18 @@
 answers, whichever way either was read. A list without filters is read by a statement compiled
 once (`WholeListPages`), and answers what the statement built per request answers."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy import event
 
 from tests.factories.invoices import create_invoice
 from tests.factories.kiosks import create_kiosk
 from tests.factories.payments import create_payment
 from tests.factories.project_controls import create_cost_code, create_worked_example
+from tests.factories.spies import statements_on
 from tests.factories.tenants import Tenant
 from tests.test_sync import top_level_lists
 from worksible_api.db.repository import RowReader
@@ -107,21 +105,6 @@ def test_a_page_is_read_as_rows_only_when_every_field_is_a_column(
 _NO_BOUND = {"created_lt": "2999-01-01T00:00:00Z"}
 
 
-@contextmanager
-def _statements_through_sqlalchemy(app: FastAPI) -> Iterator[list[str]]:
-    executed: list[str] = []
-
-    def record(*arguments: Any) -> None:
-        executed.append(arguments[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield executed
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 async def test_a_list_without_filters_answers_what_the_filtered_way_answers(
     app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
@@ -146,10 +129,10 @@ async def test_a_list_without_filters_runs_no_statement_through_sqlalchemy(
         json={"email": "rows@example.com", "first_name": "A", "last_name": "B", "country": "GB"},
         headers=tenant.headers,
     )
-    with _statements_through_sqlalchemy(app) as executed:
+    with statements_on(app) as executed:
         whole = await client.get("/v1/freelancers", headers=tenant.headers)
     assert whole.json()["count"] >= 1
     assert executed == []
-    with _statements_through_sqlalchemy(app) as executed:
+    with statements_on(app) as executed:
         await client.get("/v1/freelancers", params=_NO_BOUND, headers=tenant.headers)
     assert len(executed) == 1

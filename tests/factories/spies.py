@@ -1,9 +1,14 @@
-"""Counting the calls a request makes to a collaborator, without changing what they do."""
+"""Counting the calls a request makes to a collaborator, or the statements it sends through
+SQLAlchemy, without changing what they do."""
 
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
 
 
 def record_calls(
@@ -28,3 +33,20 @@ def record_calls(
 
         monkeypatch.setattr(owner, name, recorded)
     return calls
+
+
+@contextmanager
+def statements_on(app: FastAPI) -> Iterator[list[str]]:
+    """The SQL statements the app sends through SQLAlchemy while the block runs (not those a
+    direct read or a compiled page sends to asyncpg itself)."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

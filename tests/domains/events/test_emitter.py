@@ -1,38 +1,18 @@
 """The emitter: a transaction's events are written when it commits, in one INSERT, and never
 by a later transaction of the same session once their own rolled back."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 from tests.factories.events import told
 from tests.factories.freelancers import create_freelancer
 from tests.factories.kiosks import clock, create_site
+from tests.factories.spies import statements_on
 from tests.factories.tenants import Tenant
 
 from worksible_api.domains.events.emitter import emit
 from worksible_api.domains.events.types import EventType
 from worksible_api.domains.freelancers.schemas import FreelancerOut
 from worksible_api.kit.fields import acting_in
-
-
-@contextmanager
-def statements_on(app: FastAPI) -> Iterator[list[str]]:
-    """The SQL statements the app sends while the block runs."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_a_rolled_back_transactions_events_are_not_written_by_the_next(

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 from tests.factories.http import assert_problem, assert_validation_error, result_ids
 from tests.factories.invoices import create_billable_contract, create_invoice
+from tests.factories.spies import statements_on
 from tests.factories.tenants import Tenant
 from tests.factories.timesheets import create_timesheet
 
@@ -22,19 +22,10 @@ INVOICES = "/v1/invoices"
 @contextmanager
 def lines_queries(app: FastAPI) -> Iterator[list[str]]:
     """The statements reading invoice lines while the block runs."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        statement: str = args[2]
-        if "FROM invoice_lines" in statement:
-            seen.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_on(app) as sent:
+        seen: list[str] = []
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    seen.extend(statement for statement in sent if "FROM invoice_lines" in statement)
 
 
 async def _list(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> dict[str, Any]:
