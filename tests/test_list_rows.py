@@ -110,6 +110,8 @@ async def test_a_list_without_filters_answers_what_the_filtered_way_answers(
 ) -> None:
     await _seed(app, client, tenant)
     for list_path in top_level_lists(app):
+        if list_path == "/v1/request-logs":
+            continue  # it grows by these very requests, logged in the background as they come
         for page in ({"page_size": 2}, {"page_size": 2, "page": 2}, {"page": 1000}):
             whole = await client.get(list_path, params=page, headers=tenant.headers)
             bounded = await client.get(
@@ -132,7 +134,12 @@ async def test_a_list_without_filters_runs_no_statement_through_sqlalchemy(
     with statements_on(app) as executed:
         whole = await client.get("/v1/freelancers", headers=tenant.headers)
     assert whole.json()["count"] >= 1
-    assert executed == []
+    # Only the list's own: the request log and the key's last use are written meanwhile.
+    assert _reading_freelancers(executed) == []
     with statements_on(app) as executed:
         await client.get("/v1/freelancers", params=_NO_BOUND, headers=tenant.headers)
-    assert len(executed) == 1
+    assert len(_reading_freelancers(executed)) == 1
+
+
+def _reading_freelancers(statements: list[str]) -> list[str]:
+    return [statement for statement in statements if "FROM freelancers" in statement]
