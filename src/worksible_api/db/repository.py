@@ -4,6 +4,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -348,8 +349,9 @@ class Repository(Generic[ModelT]):
         reader = RowReader.of(self.model, out)
         if reader is None:
             return await self.page_rendered(statement, params, url, out.model_validate)
-        if statement is self.scoped() and _plain_page(params):
-            found = await self._page_of_all(reader, params)
+        shape = PageShape.of(params)
+        if statement is self.scoped() and shape is not None:
+            found = await self._unfiltered_page(reader, params, shape)
         else:
             found = await paginate_by(
                 self.session,
@@ -362,26 +364,23 @@ class Repository(Generic[ModelT]):
             )
         return _page_response(url, params, found, reader.validate(found.rows))
 
-    async def _page_of_all(self, reader: "RowReader[Any]", params: ListParams) -> Slice[Any]:
-        """A page of all the organization's rows, newest first, and their count: the
-        statement compiled once (`WholeListPages`), run by asyncpg on the session's
-        connection."""
+    async def _unfiltered_page(
+        self, reader: "RowReader[Any]", params: ListParams, shape: "PageShape"
+    ) -> Slice[Any]:
+        """A page of the organization's rows within the time bounds asked for, and their
+        count: the statement compiled once for the page's shape (`UnfilteredPages`), run by
+        asyncpg on the session's connection. The same answer as `paginate_by`'s."""
         bind: Any = self.session.get_bind()
-        pages = WholeListPages.of(self.model, reader, self.list_columns(), bind.dialect)
+        columns = self.list_columns()
+        pages = UnfilteredPages.of(self.model, reader, columns, shape, bind.dialect)
         connection = await self.session.connection()
         driver: Any = (await connection.get_raw_connection()).driver_connection
-        organization = {ACTING_ORGANIZATION.key: self.organization_id}
-        records = await driver.fetch(
-            pages.page.sql,
-            *pages.page.arguments(
-                **organization, page_offset=params.offset, page_limit=params.page_size
-            ),
-        )
-        if records:
-            count = records[0][-1]
-        else:  # past the last page: the count on its own
-            count = await driver.fetchval(pages.count.sql, *pages.count.arguments(**organization))
-        return Slice(int(count), [pages.page.values(record)[:-1] for record in records])
+        count, rows = await pages.read(driver, params, self.organization_id, columns)
+        if shape.order is Order.NEWEST or len(rows) <= params.page_size:
+            return Slice(count, rows)
+        # One row more than the page was read: another page follows, after the page's last.
+        last = dict(zip(reader.names, rows[params.page_size - 1], strict=True))
+        return Slice(count, rows[: params.page_size], row_cursor(SimpleNamespace(**last)))
 
     async def page_rendered(
         self,
@@ -478,56 +477,130 @@ class RowReader(Generic[OutModelT]):
 _READERS: dict[tuple[type[Base], type[BaseModel]], RowReader[Any] | None] = {}
 
 
-def _plain_page(params: ListParams) -> bool:
-    """A page by number in the default order, with no time bounds."""
-    return (
-        params.order is Order.NEWEST and params.starting_after is None and not params.filters_time
-    )
+# The time bounds a list takes (API.md §4, §17), as ListParams names them.
+_TIME_BOUNDS = ("created_gte", "created_lt", "updated_gte", "updated_lt")
 
 
 @dataclass(frozen=True)
-class WholeListPages:
-    """The pages of a list without filters, the one most asked for: all of an organization's
-    rows newest first, with their count (from the counters where the table has them). Compiled
-    once per model and answer and read with asyncpg (db/rows.py): building the statement, its
-    cache key and SQLAlchemy's execution cost a page of 50 half its CPU (docs/benchmark.md).
-    The same statement `paginate_by` builds, with the organization, offset and size as
+class PageShape:
+    """What a list's statement looks like for a request without filters of its own: its
+    order, which time bounds it has, and whether it starts after a cursor. The values are
+    the statement's parameters."""
+
+    order: Order
+    bounds: tuple[str, ...]
+    after: bool
+
+    @classmethod
+    def of(cls, params: ListParams) -> "PageShape | None":
+        """None for `starting_after`, which first looks its anchor up."""
+        if params.starting_after is not None:
+            return None
+        bounds = tuple(name for name in _TIME_BOUNDS if getattr(params, name) is not None)
+        after = params.order is Order.UPDATED and params.after is not None
+        return cls(params.order, bounds, after)
+
+
+@dataclass(frozen=True)
+class UnfilteredPages:
+    """The pages of a list without filters of its own, the ones most asked for (an export
+    paging through everything, a sync reading what changed since its last run): the
+    organization's rows, within the time bounds asked for, in the order asked for, with their
+    count (from the counters when there are no bounds and the table has them). Compiled once
+    per model and shape and read with asyncpg (db/rows.py): building the statement, its cache
+    key and SQLAlchemy's execution cost a page of 50 half its CPU (docs/benchmark.md). The
+    statement `paginate_by` builds, with the organization, bounds, cursor, offset and size as
     parameters."""
 
+    shape: PageShape
     page: CompiledSelect
     count: CompiledSelect
 
+    async def read(
+        self, driver: Any, params: ListParams, organization_id: UUID, columns: ListColumns
+    ) -> tuple[int, list[Sequence[Any]]]:
+        """The count, and the page's rows (one more, oldest change first, to tell whether
+        another page follows) on the asyncpg connection `driver`."""
+        values = {ACTING_ORGANIZATION.key: organization_id}
+        values |= {name: getattr(params, name) for name in self.shape.bounds}
+        after = {}
+        if self.shape.after and params.after is not None:
+            after = {
+                "after_at": params.after.updated_at,
+                "after_id": _cursor_id(params.after, columns),
+            }
+        limit = params.page_size if self.shape.order is Order.NEWEST else params.page_size + 1
+        records = await driver.fetch(
+            self.page.sql,
+            *self.page.arguments(**values, **after, page_offset=params.offset, page_limit=limit),
+        )
+        if records:
+            count = records[0][-1]
+        else:  # past the last page: the count on its own
+            count = await driver.fetchval(self.count.sql, *self.count.arguments(**values))
+        return int(count), [self.page.values(record)[:-1] for record in records]
+
     @classmethod
     def of(
-        cls, model: type[Base], reader: RowReader[Any], columns: ListColumns, dialect: Dialect
-    ) -> "WholeListPages":
+        cls,
+        model: type[Base],
+        reader: RowReader[Any],
+        columns: ListColumns,
+        shape: PageShape,
+        dialect: Dialect,
+    ) -> "UnfilteredPages":
         # A reader selects every column of its model, whatever the answer: one per model.
-        if model not in _WHOLE_LIST_PAGES:
-            _WHOLE_LIST_PAGES[model] = cls._compiled(model, reader, columns, dialect)
-        return _WHOLE_LIST_PAGES[model]
+        key = (model, shape)
+        if key not in _UNFILTERED_PAGES:
+            _UNFILTERED_PAGES[key] = cls._compiled(model, reader, columns, shape, dialect)
+        return _UNFILTERED_PAGES[key]
 
     @staticmethod
     def _compiled(
-        model: type[Base], reader: RowReader[Any], columns: ListColumns, dialect: Dialect
-    ) -> "WholeListPages":
+        model: type[Base],
+        reader: RowReader[Any],
+        columns: ListColumns,
+        shape: PageShape,
+        dialect: Dialect,
+    ) -> "UnfilteredPages":
         mapped: Any = model
+        # Typed as expressions; they are the model's columns, whose types the parameters take.
+        created: Any = columns.created
+        updated: Any = columns.updated
+        id_column: Any = columns.id
         rows = select(*reader.columns).where(mapped.organization_id == ACTING_ORGANIZATION)
+        for name in shape.bounds:
+            column = created if name.startswith("created") else updated
+            bound = bindparam(name, type_=column.type)
+            rows = rows.where(column >= bound if name.endswith("_gte") else column < bound)
         table = str(mapped.__tablename__)
         counter = (
             _counted(table, ACTING_ORGANIZATION)
-            if table in COUNTED_TABLES
+            if table in COUNTED_TABLES and not shape.bounds
             else select(func.count()).select_from(rows.subquery())
         )
+        if shape.order is Order.NEWEST:
+            page = rows.order_by(*columns.newest_first())
+        else:
+            if shape.after:
+                cursor = tuple_(
+                    bindparam("after_at", type_=updated.type),
+                    bindparam("after_id", type_=id_column.type),
+                )
+                rows = rows.where(tuple_(updated, id_column) > cursor)
+            page = rows.order_by(updated.asc(), id_column.asc())
         page = _with_count_column(
-            rows.order_by(*columns.newest_first()),
+            page,
             counter,
             bindparam("page_offset", type_=Integer),
             bindparam("page_limit", type_=Integer),
         )
-        return WholeListPages(CompiledSelect(page, dialect), CompiledSelect(counter, dialect))
+        return UnfilteredPages(
+            shape, CompiledSelect(page, dialect), CompiledSelect(counter, dialect)
+        )
 
 
-_WHOLE_LIST_PAGES: dict[type[Base], WholeListPages] = {}
+_UNFILTERED_PAGES: dict[tuple[type[Base], PageShape], UnfilteredPages] = {}
 
 
 def input_names(name: str, alias: object) -> set[str]:
