@@ -549,55 +549,53 @@ class UnfilteredPages:
         shape: PageShape,
         dialect: Dialect,
     ) -> "UnfilteredPages":
-        # A reader selects every column of its model, whatever the answer: one per model.
+        # A reader selects every column of its model, whatever the answer: one per model and
+        # shape.
         key = (model, shape)
         if key not in _UNFILTERED_PAGES:
-            _UNFILTERED_PAGES[key] = cls._compiled(model, reader, columns, shape, dialect)
+            page, counter = _unfiltered_statements(model, reader.columns, columns, shape)
+            compiled = cls(shape, CompiledSelect(page, dialect), CompiledSelect(counter, dialect))
+            _UNFILTERED_PAGES[key] = compiled
         return _UNFILTERED_PAGES[key]
 
-    @staticmethod
-    def _compiled(
-        model: type[Base],
-        reader: RowReader[Any],
-        columns: ListColumns,
-        shape: PageShape,
-        dialect: Dialect,
-    ) -> "UnfilteredPages":
-        mapped: Any = model
-        # Typed as expressions; they are the model's columns, whose types the parameters take.
-        created: Any = columns.created
-        updated: Any = columns.updated
-        id_column: Any = columns.id
-        rows = select(*reader.columns).where(mapped.organization_id == ACTING_ORGANIZATION)
-        for name in shape.bounds:
-            column = created if name.startswith("created") else updated
-            bound = bindparam(name, type_=column.type)
-            rows = rows.where(column >= bound if name.endswith("_gte") else column < bound)
-        table = str(mapped.__tablename__)
-        counter = (
-            _counted(table, ACTING_ORGANIZATION)
-            if table in COUNTED_TABLES and not shape.bounds
-            else select(func.count()).select_from(rows.subquery())
-        )
-        if shape.order is Order.NEWEST:
-            page = rows.order_by(*columns.newest_first())
-        else:
-            if shape.after:
-                cursor = tuple_(
-                    bindparam("after_at", type_=updated.type),
-                    bindparam("after_id", type_=id_column.type),
-                )
-                rows = rows.where(tuple_(updated, id_column) > cursor)
-            page = rows.order_by(updated.asc(), id_column.asc())
-        page = _with_count_column(
-            page,
-            counter,
-            bindparam("page_offset", type_=Integer),
-            bindparam("page_limit", type_=Integer),
-        )
-        return UnfilteredPages(
-            shape, CompiledSelect(page, dialect), CompiledSelect(counter, dialect)
-        )
+
+def _unfiltered_statements(
+    model: type[Base], selected: tuple[Any, ...], columns: ListColumns, shape: PageShape
+) -> tuple[Select[Any], Select[int]]:
+    """The page of `shape` with its count column, and the count alone."""
+    mapped: Any = model
+    # Typed as expressions; they are the model's columns, whose types the parameters take.
+    created: Any = columns.created
+    updated: Any = columns.updated
+    id_column: Any = columns.id
+    rows = select(*selected).where(mapped.organization_id == ACTING_ORGANIZATION)
+    for name in shape.bounds:
+        column = created if name.startswith("created") else updated
+        bound = bindparam(name, type_=column.type)
+        rows = rows.where(column >= bound if name.endswith("_gte") else column < bound)
+    table = str(mapped.__tablename__)
+    counter = (
+        _counted(table, ACTING_ORGANIZATION)
+        if table in COUNTED_TABLES and not shape.bounds
+        else select(func.count()).select_from(rows.subquery())
+    )
+    if shape.order is Order.NEWEST:
+        page = rows.order_by(*columns.newest_first())
+    else:
+        if shape.after:
+            cursor = tuple_(
+                bindparam("after_at", type_=updated.type),
+                bindparam("after_id", type_=id_column.type),
+            )
+            rows = rows.where(tuple_(updated, id_column) > cursor)
+        page = rows.order_by(updated.asc(), id_column.asc())
+    page = _with_count_column(
+        page,
+        counter,
+        bindparam("page_offset", type_=Integer),
+        bindparam("page_limit", type_=Integer),
+    )
+    return page, counter
 
 
 _UNFILTERED_PAGES: dict[tuple[type[Base], PageShape], UnfilteredPages] = {}
