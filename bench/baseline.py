@@ -90,20 +90,22 @@ GET_FREELANCER = (
     f"SELECT {FREELANCER} FROM freelancers "
     "WHERE freelancers.organization_id = $1::UUID AND freelancers.id = $2::UUID"
 )
-# A list without filters reads its count from the counters the triggers keep.
+# A list without filters reads its count from the counters the triggers keep, as one more
+# column of its page (read apart only when the page is empty).
 WHOLE_COUNT = (
     "SELECT coalesce(sum(row_counts.count), $1::INTEGER) AS coalesce_1 FROM row_counts "
     "WHERE row_counts.organization_id = $2::UUID AND row_counts.table_name = $3::VARCHAR"
 )
 FREELANCER_PAGE = (
-    f"SELECT {FREELANCER} FROM freelancers WHERE freelancers.organization_id = $1::UUID "
-    "ORDER BY freelancers.created_at DESC, freelancers.id DESC LIMIT $2::INTEGER OFFSET $3::INTEGER"
+    f"SELECT {FREELANCER}, ({WHOLE_COUNT}) AS total_matches FROM freelancers "
+    "WHERE freelancers.organization_id = $2::UUID "
+    "ORDER BY freelancers.created_at DESC, freelancers.id DESC LIMIT $4::INTEGER OFFSET $5::INTEGER"
 )
 INSERT_FREELANCER = (
     "INSERT INTO freelancers (email, first_name, last_name, country, default_currency, status, "
     "archived_at, id, external_id, metadata, organization_id) VALUES ($1::VARCHAR, $2::VARCHAR, "
     "$3::VARCHAR, $4::VARCHAR, $5::VARCHAR, $6::VARCHAR, $7::TIMESTAMP WITH TIME ZONE, $8::UUID, "
-    "$9::VARCHAR, $10::JSONB, $11::UUID) RETURNING freelancers.created_at, freelancers.updated_at"
+    f"$9::VARCHAR, $10::JSONB, $11::UUID) RETURNING {FREELANCER}"
 )
 INSERT_EVENT = (
     "INSERT INTO events (id, organization_id, type, data) "
@@ -123,8 +125,8 @@ TIMESHEET_COUNT = (
     f"SELECT count(*) AS count_1 FROM (SELECT {TIMESHEET_LABELLED} {TIMESHEET_WHERE}) AS anon_1"
 )
 TIMESHEET_PAGE = (
-    f"SELECT {TIMESHEET} {TIMESHEET_WHERE} ORDER BY timesheets.created_at DESC, "
-    "timesheets.id DESC LIMIT $4::INTEGER OFFSET $5::INTEGER"
+    f"SELECT {TIMESHEET}, ({TIMESHEET_COUNT}) AS total_matches {TIMESHEET_WHERE} "
+    "ORDER BY timesheets.created_at DESC, timesheets.id DESC LIMIT $4::INTEGER OFFSET $5::INTEGER"
 )
 # POST /v1/timesheets/{id}/approve, in one transaction: the path object, the freelancer and
 # the entry locked, the entry's open clashes, the change, its event.
@@ -171,9 +173,11 @@ CONFLICT = (409, b'{"code":"invalid_state"}')
 
 
 def _object(row: asyncpg.Record, kind: str) -> dict:
-    """The API's object from a row: its columns as they are, less the tenant, plus `object`."""
+    """The API's object from a row: its columns as they are, less the tenant (and a list's
+    count), plus `object`."""
     out = dict(row)
     del out["organization_id"]
+    out.pop("total_matches", None)
     out["object"] = kind
     return out
 
@@ -212,10 +216,14 @@ async def get_freelancer(pool: asyncpg.Pool, raw_id: str) -> tuple[int, bytes]:
 async def list_freelancers(pool: asyncpg.Pool, query: dict[str, str]) -> tuple[int, bytes]:
     page, size = int(query.get("page", "1")), int(query.get("page_size", "50"))
     async with pool.acquire() as conn:
+        rows = await conn.fetch(FREELANCER_PAGE, 0, ORG, "freelancers", size, (page - 1) * size)
         # sum() of integers is numeric: a Decimal, which the service answers as a number too.
-        count = int(await conn.fetchval(WHOLE_COUNT, 0, ORG, "freelancers"))
-        rows = await conn.fetch(FREELANCER_PAGE, ORG, size, (page - 1) * size)
-    return 200, _page("/v1/freelancers", page, size, count, rows, "freelancer", "")
+        total = (
+            rows[0]["total_matches"]
+            if rows
+            else await conn.fetchval(WHOLE_COUNT, 0, ORG, "freelancers")
+        )
+    return 200, _page("/v1/freelancers", page, size, int(total), rows, "freelancer", "")
 
 
 def _page(path: str, page: int, size: int, count: int, rows, kind: str, filters: str) -> bytes:
@@ -250,9 +258,7 @@ async def create_freelancer(pool: asyncpg.Pool, raw: bytes) -> tuple[int, bytes]
             row = await conn.fetchrow(INSERT_FREELANCER, *out.values(), ORG)
         except asyncpg.UniqueViolationError:
             return 409, b'{"code":"conflict"}'
-        out["created_at"], out["updated_at"] = row
-        out["object"] = "freelancer"
-        body = dumps(out)
+        body = dumps(_object(row, "freelancer"))
         await conn.execute(
             INSERT_EVENT, _event_id(), ORG, "freelancer.created", f'{{"object":{body.decode()}}}'
         )
@@ -270,8 +276,12 @@ async def list_timesheets(pool: asyncpg.Pool, query: dict[str, str]) -> tuple[in
     page, size = int(query.get("page", "1")), int(query.get("page_size", "50"))
     status, freelancer = query["status"], _uuid(query["freelancer_id"])
     async with pool.acquire() as conn:
-        count = await conn.fetchval(TIMESHEET_COUNT, ORG, status, freelancer)
         rows = await conn.fetch(TIMESHEET_PAGE, ORG, status, freelancer, size, (page - 1) * size)
+        count = (
+            rows[0]["total_matches"]
+            if rows
+            else await conn.fetchval(TIMESHEET_COUNT, ORG, status, freelancer)
+        )
     filters = f"&status={status}&freelancer_id={freelancer}"
     return 200, _page("/v1/timesheets", page, size, count, rows, "timesheet", filters)
 
