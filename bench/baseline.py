@@ -13,6 +13,7 @@ Run by bench/procs.py as `uvicorn baseline:app --app-dir bench --workers N`; the
 comes from BENCH_ORG_ID and the database from DATABASE_URL.
 """
 
+import base64
 import os
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
@@ -100,6 +101,22 @@ FREELANCER_PAGE = (
     f"SELECT {FREELANCER}, ({WHOLE_COUNT}) AS total_matches FROM freelancers "
     "WHERE freelancers.organization_id = $2::UUID "
     "ORDER BY freelancers.created_at DESC, freelancers.id DESC LIMIT $4::INTEGER OFFSET $5::INTEGER"
+)
+# A sync's page (API.md §17): order=updated_at from updated_gte, its matches counted, one row
+# more read to tell whether another page follows (the service compiles it once, per shape).
+FREELANCER_LABELLED = ", ".join(
+    f"freelancers.{name} AS {name}" for name in FREELANCER.replace("freelancers.", "").split(", ")
+)
+SYNC_WHERE = (
+    "FROM freelancers WHERE freelancers.organization_id = $1::UUID "
+    "AND freelancers.updated_at >= $2::TIMESTAMP WITH TIME ZONE"
+)
+SYNC_COUNT = (
+    f"SELECT count(*) AS count_1 FROM (SELECT {FREELANCER_LABELLED} {SYNC_WHERE}) AS anon_1"
+)
+SYNC_PAGE = (
+    f"SELECT {FREELANCER}, ({SYNC_COUNT}) AS total_matches {SYNC_WHERE} "
+    "ORDER BY freelancers.updated_at ASC, freelancers.id ASC LIMIT $3::INTEGER OFFSET $4::INTEGER"
 )
 INSERT_FREELANCER = (
     "INSERT INTO freelancers (email, first_name, last_name, country, default_currency, status, "
@@ -224,6 +241,29 @@ async def list_freelancers(pool: asyncpg.Pool, query: dict[str, str]) -> tuple[i
             else await conn.fetchval(WHOLE_COUNT, 0, ORG, "freelancers")
         )
     return 200, _page("/v1/freelancers", page, size, int(total), rows, "freelancer", "")
+
+
+async def sync_freelancers(pool: asyncpg.Pool, query: dict[str, str]) -> tuple[int, bytes]:
+    size, since = int(query.get("page_size", "50")), query["updated_gte"]
+    changed_since = datetime.fromisoformat(since)
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(SYNC_PAGE, ORG, changed_since, size + 1, 0)
+        total = (
+            rows[0]["total_matches"]
+            if rows
+            else await conn.fetchval(SYNC_COUNT, ORG, changed_since)
+        )
+    next_link = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        raw = f"{last['updated_at'].astimezone(UTC).isoformat()}|{last['id']}".encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        next_link = (
+            f"/v1/freelancers?order=updated_at&updated_gte={since}&after={cursor}&page_size={size}"
+        )
+    results = [_object(row, "freelancer") for row in rows]
+    return 200, dumps({"count": total, "next": next_link, "previous": None, "results": results})
 
 
 def _page(path: str, page: int, size: int, count: int, rows, kind: str, filters: str) -> bytes:
@@ -390,6 +430,8 @@ class Baseline:
         match parts:
             case ["healthz"]:
                 answer = 200, b'{"status":"ok","serializer":"%s"}' % SERIALIZER.encode()
+            case ["v1", "freelancers"] if method == "GET" and query.get("order") == "updated_at":
+                answer = await sync_freelancers(pool, query)
             case ["v1", "freelancers"] if method == "GET":
                 answer = await list_freelancers(pool, query)
             case ["v1", "freelancers"] if method == "POST":

@@ -8,7 +8,7 @@ from typing import Any
 # The scenarios each goal of the issue "One request pipeline, lean everywhere" holds for: on
 # every resource, not one showcase route. A new scenario of a kind goes into its tuple.
 GET_BY_ID = ("get_freelancer", "get_contract")
-LIST_PAGES = ("list_freelancers", "list_timesheets")
+LIST_PAGES = ("list_freelancers", "list_timesheets", "sync_freelancers")
 CREATES = ("create_freelancer",)
 WARM_AUTH = ("auth_warm", "auth_warm_routed")
 SCALEOUT_CHECKS = {

@@ -36,6 +36,7 @@ ALL_GROUPS = (
     "list",
     "contract",
     "timesheets",
+    "sync",
     "create",
     "approve",
     "finalize",
@@ -153,6 +154,9 @@ def main() -> int:
             clocking_file.write_text("\n".join(seeded.clocking_ids) + "\n")
             files = {"contracts": Path(scratch, "contracts.txt")}
             files["contracts"].write_text("\n".join(seeded.contract_ids) + "\n")
+            # Before the seed: a sync that has every freelancer still to read.
+            files["sync"] = Path(scratch, "sync.txt")
+            files["sync"].write_text("2020-01-01T00:00:00Z\n")
             # An action changes its object: each server gets its own share, the baseline (the
             # faster) two thirds.
             for name, ids in (("approve", seeded.submitted_ids), ("finalize", seeded.draft_ids)):
@@ -181,6 +185,7 @@ def main() -> int:
                 ("list", lambda: [scenarios.list_freelancers(ctx)]),
                 ("contract", lambda: [scenarios.get_contract(ctx)]),
                 ("timesheets", lambda: [scenarios.list_timesheets(ctx)]),
+                ("sync", lambda: [scenarios.sync_freelancers(ctx)]),
                 ("create", lambda: scenarios.create_freelancers(ctx)),
                 ("approve", lambda: [scenarios.approve_timesheets(ctx)]),
                 ("finalize", lambda: [scenarios.finalize_invoices(ctx)]),

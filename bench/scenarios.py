@@ -164,6 +164,20 @@ def list_timesheets(ctx: Context) -> Result:
     )
 
 
+def sync_freelancers(ctx: Context) -> Result:
+    """A sync's page (API.md §17): `order=updated_at&updated_gte=…`, every freelancer
+    matching, 50 a page: the matches counted, one row more read to tell whether another page
+    follows."""
+    return _compare(
+        ctx,
+        "sync_freelancers",
+        "path",
+        ids=str(ctx.files["sync"]),
+        prefix="/v1/freelancers?order=updated_at&updated_gte=",
+        suffix="&page_size=50",
+    )
+
+
 def _action(ctx: Context, name: str, files: str, prefix: str, suffix: str) -> Result:
     """An action on objects that it changes: each server has its own half of them and sends
     each id once (`once`); one that ran out answers 409, counted among the errors."""
