@@ -55,11 +55,16 @@ def _columns(table: str, names: str) -> str:
     return ", ".join(f"{table}.{name}" for name in names.split())
 
 
-FREELANCER = _columns(
-    "freelancers",
+def _labelled(table: str, names: str) -> str:
+    """The columns as a count's subquery selects them: SQLAlchemy labels each."""
+    return ", ".join(f"{table}.{name} AS {name}" for name in names.split())
+
+
+FREELANCER_NAMES = (
     "email first_name last_name country default_currency status archived_at id created_at "
-    "updated_at external_id metadata organization_id",
+    "updated_at external_id metadata organization_id"
 )
+FREELANCER = _columns("freelancers", FREELANCER_NAMES)
 CONTRACT = _columns(
     "contracts",
     "freelancer_id project_id type rate amount currency start_date end_date status activated_at "
@@ -104,9 +109,7 @@ FREELANCER_PAGE = (
 )
 # A sync's page (API.md §17): order=updated_at from updated_gte, its matches counted, one row
 # more read to tell whether another page follows (the service compiles it once, per shape).
-FREELANCER_LABELLED = ", ".join(
-    f"freelancers.{name} AS {name}" for name in FREELANCER.replace("freelancers.", "").split(", ")
-)
+FREELANCER_LABELLED = _labelled("freelancers", FREELANCER_NAMES)
 SYNC_WHERE = (
     "FROM freelancers WHERE freelancers.organization_id = $1::UUID "
     "AND freelancers.updated_at >= $2::TIMESTAMP WITH TIME ZONE"
@@ -137,7 +140,7 @@ TIMESHEET_WHERE = (
     "FROM timesheets WHERE timesheets.organization_id = $1::UUID AND timesheets.status = "
     "$2::VARCHAR AND timesheets.freelancer_id = $3::UUID"
 )
-TIMESHEET_LABELLED = ", ".join(f"timesheets.{n} AS {n}" for n in TIMESHEET_NAMES.split())
+TIMESHEET_LABELLED = _labelled("timesheets", TIMESHEET_NAMES)
 TIMESHEET_COUNT = (
     f"SELECT count(*) AS count_1 FROM (SELECT {TIMESHEET_LABELLED} {TIMESHEET_WHERE}) AS anon_1"
 )
