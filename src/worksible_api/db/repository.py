@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL
 
 from worksible_api.db.base import Base
-from worksible_api.db.rows import CompiledSelect
+from worksible_api.db.rows import CompiledSelect, attribute_names
 from worksible_api.errors import NotFound, ValidationFailed
 from worksible_api.kit.pagination import Cursor, ListParams, Order, Page, page_links
 from worksible_api.models.row_count import COUNTED_TABLES, RowCount
@@ -147,9 +147,12 @@ def _with_count_column(
     return page.add_columns(total).offset(offset).limit(limit)
 
 
-def _counted(table: str, organization: Any) -> Select[int]:
+def _counted(table: str, organization: Any, *, bounded: bool) -> Select[int] | None:
     """How many rows of `table` the organization has, from the counters triggers keep
-    (models/row_count.py); `organization` is its id or a parameter."""
+    (models/row_count.py); `organization` is its id or a parameter. None where the counters
+    cannot tell: a table without them, or a list within time bounds."""
+    if table not in COUNTED_TABLES or bounded:
+        return None
     return select(func.coalesce(func.sum(RowCount.count), 0)).where(
         RowCount.organization_id == organization, RowCount.table_name == table
     )
@@ -332,9 +335,9 @@ class Repository(Generic[ModelT]):
         counters triggers keep (models/row_count.py); None when it must be counted."""
         table = str(getattr(self.model, "__tablename__", ""))
         # The very statement scoped() made: comparing statements costs more than the count.
-        if table not in COUNTED_TABLES or params.filters_time or statement is not self.scoped():
+        if statement is not self.scoped():
             return None
-        return _counted(table, self.organization_id)
+        return _counted(table, self.organization_id, bounded=params.filters_time)
 
     async def page(
         self, statement: Select[ModelT], params: ListParams, url: URL, out: type[OutModelT]
@@ -423,15 +426,13 @@ def insert_statement(
     """The INSERT of one `model` row setting `plain` from parameters and `expressions` as
     given, returning every column: made once per model, columns and (constant) expressions."""
     table: Any = model.__table__
-    column_key = {
-        attribute.key: attribute.columns[0].key for attribute in inspect(model).column_attrs
-    }
+    attribute_of = attribute_names(model)
+    column_key = {attribute: key for key, attribute in attribute_of.items()}
     statement = (
         insert(table)
         .values({column_key[name]: expression for name, expression in expressions})
         .returning(*table.columns)
     )
-    attribute_of = {key: attribute for attribute, key in column_key.items()}
     return InsertStatement(
         statement,
         {name: column_key[name] for name in plain},
@@ -574,11 +575,9 @@ def _unfiltered_statements(
         bound = bindparam(name, type_=column.type)
         rows = rows.where(column >= bound if name.endswith("_gte") else column < bound)
     table = str(mapped.__tablename__)
-    counter = (
-        _counted(table, ACTING_ORGANIZATION)
-        if table in COUNTED_TABLES and not shape.bounds
-        else select(func.count()).select_from(rows.subquery())
-    )
+    counter = _counted(table, ACTING_ORGANIZATION, bounded=bool(shape.bounds))
+    if counter is None:
+        counter = select(func.count()).select_from(rows.subquery())
     if shape.order is Order.NEWEST:
         page = rows.order_by(*columns.newest_first())
     else:

@@ -25,6 +25,16 @@ from worksible_api.db.base import Base
 DRIVER_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
+def attribute_names(model: type[Base]) -> dict[str, str]:
+    """Each column's key (`metadata`) -> the name of the attribute mapping it (`metadata_`),
+    the name response models read."""
+    return {
+        column.key: attribute.key
+        for attribute in inspect(model).column_attrs
+        for column in attribute.columns
+    }
+
+
 class CompiledSelect:
     """A SELECT compiled once and run with asyncpg: its SQL, its parameters in the order the
     SQL numbers them, and each result column's own processing, as SQLAlchemy applies it."""
@@ -63,11 +73,7 @@ class TenantRows:
             table.c.id == bindparam("id"),
         )
         self._select = CompiledSelect(statement, dialect)
-        attribute_of = {
-            column.key: attribute.key
-            for attribute in inspect(model).column_attrs
-            for column in attribute.columns
-        }
+        attribute_of = attribute_names(model)
         self.attributes = frozenset(attribute_of.values())
         self._names = [attribute_of[column.key] for column in table.columns]
 
