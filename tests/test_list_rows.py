@@ -1,7 +1,7 @@
 """Lists read their page as plain rows where every field of the answer is a column
 (db/repository.py `Repository.page`): each object in a list is exactly what its retrieve
-answers, whichever way either was read. A list without filters of its own is read by a statement
-compiled once per shape (`UnfilteredPages`), and answers what the statement built per request
+answers, whichever way either was read. A list is read by a statement compiled once per set of
+filters and page shape (`CompiledPages`), and answers what the statement built per request
 answers."""
 
 from typing import Any
@@ -142,7 +142,7 @@ def _shapes(middle: Any) -> list[ListParams]:
 async def test_a_list_without_filters_answers_what_the_built_statement_answers(
     app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    """The compiled page (`UnfilteredPages`) against the statement built per request, which
+    """The compiled page (`CompiledPages`) against the statement built per request, which
     a statement with any condition takes, here `WHERE true`: the same count, rows and links."""
     await _seed(app, client, tenant)
     for index in range(3):
@@ -166,12 +166,72 @@ async def test_a_list_without_filters_answers_what_the_built_statement_answers(
                 assert compiled == built, (repository_of.__name__, params)
 
 
-async def test_a_list_without_filters_runs_no_statement_through_sqlalchemy(
+def _filter_sets(repository: Any, middle: Any) -> list[dict[str, Any]]:
+    """Filters of `repository`'s list, alone and together, with the values of the row
+    `middle` (so they match it), one that matches nothing and, for ids, one that is not ours."""
+    named = {
+        "status": middle.status,
+        "freelancer_id": str(getattr(middle, "freelancer_id", "")),
+        "contract_id": str(getattr(middle, "contract_id", "")),
+        "country": getattr(middle, "country", None),
+        "email": str(getattr(middle, "email", "")).upper(),
+        "work_date_gte": getattr(middle, "work_date", None),
+    }
+    given = {name: value for name, value in named.items() if name in repository.filters.by_name}
+    sets: list[dict[str, Any]] = [{name: value} for name, value in given.items()]
+    sets.append(given)
+    sets.append({"status": "archived" if middle.status != "archived" else "active"})
+    if "freelancer_id" in given:
+        sets.append({"freelancer_id": "not-an-id"})
+        sets.append({"freelancer_id": "00000000-0000-0000-0000-000000000000"})
+    return sets
+
+
+# Lists with filters of their own: counted tables (freelancers, timesheets), the statuses,
+# ids, an email matched whatever its case, a country and a date bound.
+FILTERED = [
+    (FreelancerRepository, FreelancerOut, Freelancer),
+    (TimesheetRepository, TimesheetOut, Timesheet),
+]
+
+
+async def test_a_filtered_list_answers_what_the_built_statement_answers(
     app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    """Its page and count come from one statement compiled once, run by asyncpg; with a filter
-    of its own, the statement is built and run by SQLAlchemy."""
-    await client.post(
+    """Filters asked for are parameters of the compiled page: for each set of filters and each
+    shape, the same count, rows and links as the statement built with the values."""
+    await _seed(app, client, tenant)
+    for index in range(3):
+        person = {"email": f"f{index}@example.com", "first_name": "A", "last_name": "B"}
+        await client.post(
+            "/v1/freelancers", json={**person, "country": "GB"}, headers=tenant.headers
+        )
+    url = URL("http://testserver/v1/list")
+    acting_in(livemode=True)
+    compared = 0
+    async with app.state.read_sessionmaker() as session:
+        for repository_of, out, model in FILTERED:
+            repository = repository_of(session, tenant.organization.id)
+            rows = (await session.execute(repository.scoped())).scalars().all()
+            middle = rows[len(rows) // 2]
+            for given in _filter_sets(repository, middle):
+                asked = repository.asked(**given)
+                for params in _shapes(middle):
+                    compiled = await repository.page(asked, params, url, out)
+                    built_statement = asked.narrow(repository.scoped()).where(true())
+                    built = await repository.page(built_statement, params, url, out)
+                    assert compiled == built, (model.__name__, given, params)
+                    compared += bool(compiled.results)
+    assert compared >= 20
+
+
+async def test_a_list_runs_no_statement_through_sqlalchemy(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """Its page and count come from one statement compiled once, run by asyncpg, with filters
+    or without; one that starts after an object looks it up and is built and run by
+    SQLAlchemy."""
+    created = await client.post(
         "/v1/freelancers",
         json={"email": "rows@example.com", "first_name": "A", "last_name": "B", "country": "GB"},
         headers=tenant.headers,
@@ -185,8 +245,15 @@ async def test_a_list_without_filters_runs_no_statement_through_sqlalchemy(
         await client.get("/v1/freelancers", params=_A_SYNC_PAGE, headers=tenant.headers)
     assert _reading_freelancers(executed) == []
     with statements_on(app) as executed:
-        await client.get("/v1/freelancers", params={"status": "active"}, headers=tenant.headers)
-    assert len(_reading_freelancers(executed)) == 1
+        filtered = await client.get(
+            "/v1/freelancers", params={"status": "active", "country": "GB"}, headers=tenant.headers
+        )
+    assert filtered.json()["count"] >= 1
+    assert _reading_freelancers(executed) == []
+    after = {"starting_after": created.json()["id"]}
+    with statements_on(app) as executed:
+        await client.get("/v1/freelancers", params=after, headers=tenant.headers)
+    assert len(_reading_freelancers(executed)) == 2  # the anchor, then the page
 
 
 _A_SYNC_PAGE = {"order": "updated_at", "updated_gte": "2020-01-01T00:00:00Z"}

@@ -20,7 +20,6 @@ from worksible_api.auth.scopes import ALL
 from worksible_api.auth.verifier import KeyVerifier
 from worksible_api.cache.client import create_redis
 from worksible_api.config import Settings, get_settings
-from worksible_api.db.repository import parse_id
 from worksible_api.db.session import commit, create_engine, create_sessionmaker
 from worksible_api.domains.api_keys.schemas import ApiKeyCreate, ApiKeyOut, ApiKeyWithSecret
 from worksible_api.domains.api_keys.service import OPERATOR, ApiKeyService
@@ -34,6 +33,7 @@ from worksible_api.domains.users.service import UserService
 from worksible_api.errors import ApiError, NotFound
 from worksible_api.jobs import JobRunner
 from worksible_api.kit.fields import acting_in
+from worksible_api.kit.ids import parse_id
 from worksible_api.kit.time import utc_now
 from worksible_api.mail import mailer_for, outbox_for
 from worksible_api.models import ApiKey, Organization

@@ -29,8 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL
 
 from worksible_api.db.base import Base
+from worksible_api.db.filters import NO_FILTERS, Asked, Filters
 from worksible_api.db.rows import CompiledSelect, attribute_names
 from worksible_api.errors import NotFound, ValidationFailed
+from worksible_api.kit.ids import parse_id
 from worksible_api.kit.pagination import Cursor, ListParams, Order, Page, page_links
 from worksible_api.models.row_count import COUNTED_TABLES, RowCount
 
@@ -147,11 +149,11 @@ def _with_count_column(
     return page.add_columns(total).offset(offset).limit(limit)
 
 
-def _counted(table: str, organization: Any, *, bounded: bool) -> Select[int] | None:
+def _counted(table: str, organization: Any, *, narrowed: bool) -> Select[int] | None:
     """How many rows of `table` the organization has, from the counters triggers keep
     (models/row_count.py); `organization` is its id or a parameter. None where the counters
-    cannot tell: a table without them, or a list within time bounds."""
-    if table not in COUNTED_TABLES or bounded:
+    cannot tell: a table without them, or a list narrowed by filters or time bounds."""
+    if table not in COUNTED_TABLES or narrowed:
         return None
     return select(func.coalesce(func.sum(RowCount.count), 0)).where(
         RowCount.organization_id == organization, RowCount.table_name == table
@@ -210,22 +212,12 @@ def violated_constraint(error: IntegrityError) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def parse_id(raw: str | UUID) -> UUID | None:
-    """Path ids are opaque: any string that is not one of ours simply matches nothing (404)."""
-    if isinstance(raw, UUID):
-        return raw
-    try:
-        parsed = UUID(raw)
-    except ValueError:
-        return None
-    # Only the form we print is ours; braces, URNs or upper case name nothing.
-    return parsed if str(parsed) == raw else None
-
-
 class Repository(Generic[ModelT]):
     model: type[ModelT]
     # Shown in 404 details, e.g. "No such freelancer: …".
     object_name: str
+    # What its list can be narrowed by (`asked`, `page`).
+    filters = Filters()
 
     def __init__(self, session: AsyncSession, organization_id: UUID) -> None:
         self.session = session
@@ -337,48 +329,76 @@ class Repository(Generic[ModelT]):
         # The very statement scoped() made: comparing statements costs more than the count.
         if statement is not self.scoped():
             return None
-        return _counted(table, self.organization_id, bounded=params.filters_time)
+        return _counted(table, self.organization_id, narrowed=params.filters_time)
+
+    def asked(self, **given: Any) -> Asked:
+        """The list's filters (`filters`) a request gives, those not None, with their values."""
+        return self.filters.asked(**given)
 
     async def page(
-        self, statement: Select[ModelT], params: ListParams, url: URL, out: type[OutModelT]
+        self,
+        listing: "Select[ModelT] | Asked",
+        params: ListParams,
+        url: URL,
+        out: type[OutModelT],
     ) -> Page[OutModelT]:
-        """A list response (API.md §4) of `statement`, each row as `out`.
+        """A list response (API.md §4) of `listing`, each row as `out`: the organization's rows
+        narrowed by the filters asked for, or a statement built by the caller.
 
         Where every field of `out` reads a column, the page is read as plain rows and
         validated into `out` in one call: no ORM instances, identity map or attribute
         instrumentation, which cost a page of 50 more CPU than its queries. Otherwise (a field
         reads a property of the ORM object) each object is validated as the API does elsewhere.
+        Filters asked for are read by a statement compiled once (`CompiledPages`) unless the
+        page starts after an object (`starting_after` looks it up first) or a filter's value
+        can match nothing.
         """
+        asked = self._asked(listing)
         reader = RowReader.of(self.model, out)
+        shape = PageShape.of(params)
+        if (
+            reader is not None
+            and asked is not None
+            and shape is not None
+            and not asked.matches_nothing
+        ):
+            found = await self._compiled_page(reader, params, shape, asked)
+            return _page_response(url, params, found, reader.validate(found.rows))
+        statement = asked.narrow(self.scoped()) if asked is not None else listing
+        assert isinstance(statement, Select)
         if reader is None:
             return await self.page_rendered(statement, params, url, out.model_validate)
-        shape = PageShape.of(params)
-        if statement is self.scoped() and shape is not None:
-            found = await self._unfiltered_page(reader, params, shape)
-        else:
-            found = await paginate_by(
-                self.session,
-                statement.with_only_columns(*reader.columns),
-                params,
-                self.list_columns(),
-                row_cursor,
-                scalars=False,
-                counter=self._whole_count(statement, params),
-            )
+        found = await paginate_by(
+            self.session,
+            statement.with_only_columns(*reader.columns),
+            params,
+            self.list_columns(),
+            row_cursor,
+            scalars=False,
+            counter=self._whole_count(statement, params),
+        )
         return _page_response(url, params, found, reader.validate(found.rows))
 
-    async def _unfiltered_page(
-        self, reader: "RowReader[Any]", params: ListParams, shape: "PageShape"
+    def _asked(self, listing: "Select[ModelT] | Asked") -> Asked | None:
+        """The filters `listing` is made of; None for a statement the caller built."""
+        if isinstance(listing, Asked):
+            return listing
+        # The very statement scoped() made: comparing statements costs more than the page.
+        return NO_FILTERS if listing is self.scoped() else None
+
+    async def _compiled_page(
+        self, reader: "RowReader[Any]", params: ListParams, shape: "PageShape", asked: Asked
     ) -> Slice[Any]:
-        """A page of the organization's rows within the time bounds asked for, and their
-        count: the statement compiled once for the page's shape (`UnfilteredPages`), run by
-        asyncpg on the session's connection. The same answer as `paginate_by`'s."""
+        """A page of the organization's rows narrowed by `asked` and the time bounds asked
+        for, and their count: the statement compiled once for the filters and the page's shape
+        (`CompiledPages`), run by asyncpg on the session's connection. The same answer as
+        `paginate_by`'s."""
         bind: Any = self.session.get_bind()
         columns = self.list_columns()
-        pages = UnfilteredPages.of(self.model, reader, columns, shape, bind.dialect)
+        pages = CompiledPages.of(self.model, reader, columns, shape, asked, bind.dialect)
         connection = await self.session.connection()
         driver: Any = (await connection.get_raw_connection()).driver_connection
-        count, rows = await pages.read(driver, params, self.organization_id, columns)
+        count, rows = await pages.read(driver, params, self.organization_id, columns, asked)
         if shape.order is Order.NEWEST or len(rows) <= params.page_size:
             return Slice(count, rows)
         # One row more than the page was read: another page follows, after the page's last.
@@ -484,9 +504,8 @@ _TIME_BOUNDS = ("created_gte", "created_lt", "updated_gte", "updated_lt")
 
 @dataclass(frozen=True)
 class PageShape:
-    """What a list's statement looks like for a request without filters of its own: its
-    order, which time bounds it has, and whether it starts after a cursor. The values are
-    the statement's parameters."""
+    """What a list's statement looks like besides its filters: its order, which time bounds it
+    has, and whether it starts after a cursor. The values are the statement's parameters."""
 
     order: Order
     bounds: tuple[str, ...]
@@ -503,26 +522,31 @@ class PageShape:
 
 
 @dataclass(frozen=True)
-class UnfilteredPages:
-    """The pages of a list without filters of its own, the ones most asked for (an export
-    paging through everything, a sync reading what changed since its last run): the
+class CompiledPages:
+    """The pages of a list narrowed by the same filters (or none, the ones most asked for: an
+    export paging through everything, a sync reading what changed since its last run): the
     organization's rows, within the time bounds asked for, in the order asked for, with their
-    count (from the counters when there are no bounds and the table has them). Compiled once
-    per model and shape and read with asyncpg (db/rows.py): building the statement, its cache
-    key and SQLAlchemy's execution cost a page of 50 half its CPU (docs/benchmark.md). The
-    statement `paginate_by` builds, with the organization, bounds, cursor, offset and size as
-    parameters."""
+    count (from the counters when nothing narrows the list and the table has them). Compiled
+    once per model, filters and shape and read with asyncpg (db/rows.py): building the
+    statement, its cache key and SQLAlchemy's execution cost a page of 50 half its CPU
+    (docs/benchmark.md). The statement `paginate_by` builds, with the organization, filters,
+    bounds, cursor, offset and size as parameters."""
 
     shape: PageShape
     page: CompiledSelect
     count: CompiledSelect
 
     async def read(
-        self, driver: Any, params: ListParams, organization_id: UUID, columns: ListColumns
+        self,
+        driver: Any,
+        params: ListParams,
+        organization_id: UUID,
+        columns: ListColumns,
+        asked: Asked,
     ) -> tuple[int, list[Sequence[Any]]]:
         """The count, and the page's rows (one more, oldest change first, to tell whether
         another page follows) on the asyncpg connection `driver`."""
-        values = {ACTING_ORGANIZATION.key: organization_id}
+        values = {ACTING_ORGANIZATION.key: organization_id, **asked.parameters()}
         values |= {name: getattr(params, name) for name in self.shape.bounds}
         after = {}
         if self.shape.after and params.after is not None:
@@ -548,20 +572,25 @@ class UnfilteredPages:
         reader: RowReader[Any],
         columns: ListColumns,
         shape: PageShape,
+        asked: Asked,
         dialect: Dialect,
-    ) -> "UnfilteredPages":
-        # A reader selects every column of its model, whatever the answer: one per model and
-        # shape.
-        key = (model, shape)
-        if key not in _UNFILTERED_PAGES:
-            page, counter = _unfiltered_statements(model, reader.columns, columns, shape)
+    ) -> "CompiledPages":
+        # A reader selects every column of its model, whatever the answer: one per model,
+        # filters and shape.
+        key = (model, asked.filters, asked.names, shape)
+        if key not in _COMPILED_PAGES:
+            page, counter = _page_statements(model, reader.columns, columns, shape, asked)
             compiled = cls(shape, CompiledSelect(page, dialect), CompiledSelect(counter, dialect))
-            _UNFILTERED_PAGES[key] = compiled
-        return _UNFILTERED_PAGES[key]
+            _COMPILED_PAGES[key] = compiled
+        return _COMPILED_PAGES[key]
 
 
-def _unfiltered_statements(
-    model: type[Base], selected: tuple[Any, ...], columns: ListColumns, shape: PageShape
+def _page_statements(
+    model: type[Base],
+    selected: tuple[Any, ...],
+    columns: ListColumns,
+    shape: PageShape,
+    asked: Asked,
 ) -> tuple[Select[Any], Select[int]]:
     """The page of `shape` with its count column, and the count alone."""
     mapped: Any = model
@@ -569,13 +598,15 @@ def _unfiltered_statements(
     created: Any = columns.created
     updated: Any = columns.updated
     id_column: Any = columns.id
-    rows = select(*selected).where(mapped.organization_id == ACTING_ORGANIZATION)
+    rows = select(*selected).where(
+        mapped.organization_id == ACTING_ORGANIZATION, *asked.parameterized()
+    )
     for name in shape.bounds:
         column = created if name.startswith("created") else updated
         bound = bindparam(name, type_=column.type)
         rows = rows.where(column >= bound if name.endswith("_gte") else column < bound)
     table = str(mapped.__tablename__)
-    counter = _counted(table, ACTING_ORGANIZATION, bounded=bool(shape.bounds))
+    counter = _counted(table, ACTING_ORGANIZATION, narrowed=bool(shape.bounds or asked.names))
     if counter is None:
         counter = select(func.count()).select_from(rows.subquery())
     if shape.order is Order.NEWEST:
@@ -597,7 +628,7 @@ def _unfiltered_statements(
     return page, counter
 
 
-_UNFILTERED_PAGES: dict[tuple[type[Base], PageShape], UnfilteredPages] = {}
+_COMPILED_PAGES: dict[tuple[Any, ...], CompiledPages] = {}
 
 
 def input_names(name: str, alias: object) -> set[str]:

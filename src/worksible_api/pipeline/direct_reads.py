@@ -44,11 +44,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from worksible_api.auth.dependencies import authenticate_request
 from worksible_api.auth.principal import Principal
-from worksible_api.db.repository import Repository, input_names, parse_id
+from worksible_api.db.repository import Repository, input_names
 from worksible_api.db.rows import TenantRows
 from worksible_api.errors import NotFound
 from worksible_api.failures import backing_service_problem
 from worksible_api.guards import walk_dependants
+from worksible_api.kit.ids import parse_id
 from worksible_api.pipeline.deadline import within_deadline
 
 _PARAM = re.compile(r"^\{[^}]+\}$")

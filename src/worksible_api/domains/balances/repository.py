@@ -5,8 +5,9 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, cast, func, literal, select, union_all
 
-from worksible_api.db.repository import Repository, parse_id
+from worksible_api.db.repository import Repository
 from worksible_api.errors import ValidationFailed
+from worksible_api.kit.ids import parse_id
 from worksible_api.models import Freelancer, Payment, Payout
 
 # Pending payouts reserve their amount just as paid ones do; failed and canceled ones free it.

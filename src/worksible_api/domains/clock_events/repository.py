@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import DateTime, Select, String, any_, column, func, literal, select, update
+from sqlalchemy import DateTime, String, any_, column, func, literal, select, update
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert
 
+from worksible_api.db.filters import Filters, equals, same_id
 from worksible_api.db.repository import Repository
-from worksible_api.domains.contracts.repository import CONTRACT_TIME_ZONE, id_filter, in_time_zone
+from worksible_api.domains.contracts.repository import CONTRACT_TIME_ZONE, in_time_zone
 from worksible_api.domains.timesheets.repository import array_param, uuid_array
 from worksible_api.models import ClockEvent, Contract, Freelancer
 
@@ -57,17 +58,11 @@ class ClockEventRepository(Repository[ClockEvent]):
     model = ClockEvent
     object_name = "clock event"
 
-    def filtered(
-        self, *, freelancer_id: str | None, kiosk_id: str | None, type: str | None
-    ) -> Select[ClockEvent]:
-        statement = self.scoped()
-        if freelancer_id is not None:
-            statement = statement.where(id_filter(ClockEvent.freelancer_id, freelancer_id))
-        if kiosk_id is not None:
-            statement = statement.where(id_filter(ClockEvent.kiosk_id, kiosk_id))
-        if type is not None:
-            statement = statement.where(ClockEvent.type == type)
-        return statement
+    filters = Filters(
+        freelancer_id=same_id(ClockEvent.freelancer_id),
+        kiosk_id=same_id(ClockEvent.kiosk_id),
+        type=equals(ClockEvent.type),
+    )
 
     async def stored_event_ids(self, kiosk_id: UUID, event_ids: Collection[str]) -> set[str]:
         if not event_ids:

@@ -59,8 +59,8 @@ async def list_clock_events(
     type: ClockEventType | None = None,
 ) -> Page[ClockEventOut]:
     repository = ClockEventRepository(session, principal.organization_id)
-    statement = repository.filtered(freelancer_id=freelancer_id, kiosk_id=kiosk_id, type=type)
-    return await repository.page(statement, params, request.url, ClockEventOut)
+    asked = repository.asked(freelancer_id=freelancer_id, kiosk_id=kiosk_id, type=type)
+    return await repository.page(asked, params, request.url, ClockEventOut)
 
 
 retrieve(

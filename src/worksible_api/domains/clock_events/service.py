@@ -22,7 +22,6 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from worksible_api.db.repository import parse_id
 from worksible_api.domains.clock_events.repository import (
     BatchLookup,
     ClockEventRepository,
@@ -61,6 +60,7 @@ from worksible_api.domains.timesheets.service import (
     violations_among,
 )
 from worksible_api.errors import CurrencyMismatch, WbsProjectMismatch
+from worksible_api.kit.ids import parse_id
 from worksible_api.kit.time import rfc3339, utc_now
 from worksible_api.kit.time_zones import local_date
 from worksible_api.models import Contract, Kiosk

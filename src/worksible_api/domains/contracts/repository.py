@@ -9,12 +9,14 @@ from datetime import date
 from typing import Any, TypeVar, TypeVarTuple
 from uuid import UUID
 
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from worksible_api.db.base import Base
-from worksible_api.db.repository import Repository, parse_id
+from worksible_api.db.filters import Filters, equals, same_id
+from worksible_api.db.repository import Repository
 from worksible_api.errors import ValidationFailed
+from worksible_api.kit.ids import parse_id
 from worksible_api.models import Contract, Freelancer, Organization, Project, Timesheet
 
 ModelT = TypeVar("ModelT", bound=Base)
@@ -57,12 +59,6 @@ class ProjectLookup(LockingRepository[Project]):
     object_name = "project"
 
 
-def id_filter(column: Any, raw_id: str | None) -> Any:
-    """Ids are opaque: a filter value that is not one of ours matches nothing."""
-    object_id = parse_id(raw_id) if raw_id is not None else None
-    return column == object_id if object_id is not None else false()
-
-
 # The time zone whose local date a contract's time is dated by (API.md §17): its project's,
 # else its organization's (a contract without a project included). Read with `in_time_zone`.
 CONTRACT_TIME_ZONE: ColumnElement[str] = func.coalesce(Project.time_zone, Organization.time_zone)
@@ -81,17 +77,12 @@ class ContractRepository(LockingRepository[Contract]):
     model = Contract
     object_name = "contract"
 
-    def filtered(
-        self, *, status: str | None, freelancer_id: str | None, project_id: str | None
-    ) -> Select[Contract]:
-        statement = self.scoped()
-        if status is not None:
-            statement = statement.where(Contract.status == status)
-        if freelancer_id is not None:
-            statement = statement.where(id_filter(Contract.freelancer_id, freelancer_id))
-        if project_id is not None:
-            statement = statement.where(id_filter(Contract.project_id, project_id))
-        return statement
+    filters = Filters(
+        status=equals(Contract.status),
+        freelancer_id=same_id(Contract.freelancer_id),
+        project_id=same_id(Contract.project_id),
+        external_id=equals(Contract.external_id),
+    )
 
     async def time_zone(self, contract: Contract) -> str:
         statement = in_time_zone(select(CONTRACT_TIME_ZONE)).where(

@@ -44,11 +44,10 @@ async def list_contracts(
     external_id: ExternalIdQuery = None,
 ) -> Page[ContractOut]:
     repository = ContractRepository(session, principal.organization_id)
-    statement = repository.filtered(
-        status=status, freelancer_id=freelancer_id, project_id=project_id
+    asked = repository.asked(
+        status=status, freelancer_id=freelancer_id, project_id=project_id, external_id=external_id
     )
-    statement = repository.with_external_id(statement, external_id)
-    return await repository.page(statement, params, request.url, ContractOut)
+    return await repository.page(asked, params, request.url, ContractOut)
 
 
 @router.post("", status_code=201, response_model=ContractOut, summary="Create a contract")

@@ -1,9 +1,10 @@
-from sqlalchemy import Select, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from worksible_api.db.repository import Repository, parse_id, violated_constraint
-from worksible_api.domains.cost_codes.schemas import CostCodeStatus
+from worksible_api.db.filters import Filters, equals
+from worksible_api.db.repository import Repository, violated_constraint
 from worksible_api.errors import Conflict, ValidationFailed
+from worksible_api.kit.ids import parse_id
 from worksible_api.models import CostCode
 
 # The unique constraint on (organization_id, code) in models/cost_code.py.
@@ -18,11 +19,7 @@ class CostCodeRepository(Repository[CostCode]):
     model = CostCode
     object_name = "cost code"
 
-    def filtered(self, status: CostCodeStatus | None) -> Select[CostCode]:
-        statement = self.scoped()
-        if status is not None:
-            statement = statement.where(CostCode.status == status)
-        return statement
+    filters = Filters(status=equals(CostCode.status), external_id=equals(CostCode.external_id))
 
     async def code_taken(self, code: str) -> bool:
         # Archived cost codes keep their code: it is never reused for another cost code.

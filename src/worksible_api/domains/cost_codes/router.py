@@ -41,8 +41,8 @@ async def list_cost_codes(
     external_id: ExternalIdQuery = None,
 ) -> Page[CostCodeOut]:
     repository = CostCodeRepository(session, principal.organization_id)
-    statement = repository.with_external_id(repository.filtered(status), external_id)
-    return await repository.page(statement, params, request.url, CostCodeOut)
+    asked = repository.asked(status=status, external_id=external_id)
+    return await repository.page(asked, params, request.url, CostCodeOut)
 
 
 @router.post(

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, StreamingResponse
 
-from worksible_api.db.repository import parse_id
 from worksible_api.db.session import commit
 from worksible_api.deprecations import DEPRECATIONS
 from worksible_api.domains.api_keys.repository import ApiKeyRepository
@@ -43,6 +42,7 @@ from worksible_api.domains.webhooks.repository import WebhookEndpointRepository
 from worksible_api.domains.webhooks.schemas import EndpointStatus, WebhookEndpointUpdate
 from worksible_api.domains.webhooks.service import WebhookEndpointService
 from worksible_api.errors import Forbidden, NotFound, ValidationFailed
+from worksible_api.kit.ids import parse_id
 from worksible_api.kit.time import utc_now
 from worksible_api.mail import outbox_folder
 from worksible_api.models import ApiKey, Kiosk, Organization, WebhookEndpoint

@@ -3,11 +3,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from worksible_api.db.filters import Filters, equals_member
 from worksible_api.db.repository import Repository
-from worksible_api.domains.events.types import EventType
 from worksible_api.models import Event
 
 
@@ -15,11 +15,7 @@ class EventRepository(Repository[Event]):
     model = Event
     object_name = "event"
 
-    def filtered(self, type_: EventType | None) -> Select[Event]:
-        statement = self.scoped()
-        if type_ is not None:
-            statement = statement.where(Event.type == type_.value)
-        return statement
+    filters = Filters(type=equals_member(Event.type))
 
     async def find_event(self, event_id: str) -> Event | None:
         """An event by its `evt_…` id (events are not UUID-keyed like other objects)."""

@@ -43,7 +43,7 @@ async def list_events(
     type: EventType | None = None,
 ) -> Page[EventOut]:
     repository = EventRepository(session, principal.organization_id)
-    return await repository.page(repository.filtered(type), params, request.url, EventOut)
+    return await repository.page(repository.asked(type=type), params, request.url, EventOut)
 
 
 @router.get("/{event_id}", response_model=EventOut, summary="Retrieve an event")

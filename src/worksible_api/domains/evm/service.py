@@ -7,7 +7,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from worksible_api.db.repository import parse_id
 from worksible_api.domains.evm.repository import ElementPlan, EvmRepository
 from worksible_api.errors import ValidationFailed
 from worksible_api.kit.evm import (
@@ -23,6 +22,7 @@ from worksible_api.kit.evm import (
     planned_value,
     subtree,
 )
+from worksible_api.kit.ids import parse_id
 from worksible_api.models import Project
 
 MAX_POINTS = 500

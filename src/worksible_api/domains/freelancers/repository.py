@@ -2,11 +2,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Select, func
 from sqlalchemy.exc import IntegrityError
 
+from worksible_api.db.filters import Filters, equals, same_email
 from worksible_api.db.repository import Repository, violated_constraint
-from worksible_api.domains.freelancers.schemas import FreelancerFilters
 from worksible_api.errors import Conflict
 from worksible_api.models import Freelancer
 
@@ -21,17 +20,12 @@ def email_conflict(email: str) -> Conflict:
 class FreelancerRepository(Repository[Freelancer]):
     model = Freelancer
     object_name = "freelancer"
-
-    def filtered(self, filters: FreelancerFilters) -> Select[Freelancer]:
-        statement = self.scoped()
-        if filters.status is not None:
-            statement = statement.where(Freelancer.status == filters.status)
-        if filters.email is not None:
-            # lower(email) is the unique index's expression, so this is an index lookup.
-            statement = statement.where(func.lower(Freelancer.email) == filters.email.lower())
-        if filters.country is not None:
-            statement = statement.where(Freelancer.country == filters.country)
-        return statement
+    filters = Filters(
+        status=equals(Freelancer.status),
+        email=same_email(Freelancer.email),
+        country=equals(Freelancer.country),
+        external_id=equals(Freelancer.external_id),
+    )
 
     async def insert(self, **values: Any) -> dict[str, Any]:
         """A new freelancer in one statement; 409 if another one has the email."""

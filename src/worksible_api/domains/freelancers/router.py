@@ -41,8 +41,13 @@ async def list_freelancers(
     external_id: ExternalIdQuery = None,
 ) -> Page[FreelancerOut]:
     repository = FreelancerRepository(session, principal.organization_id)
-    statement = repository.with_external_id(repository.filtered(filters), external_id)
-    return await repository.page(statement, params, request.url, FreelancerOut)
+    asked = repository.asked(
+        status=filters.status,
+        email=filters.email,
+        country=filters.country,
+        external_id=external_id,
+    )
+    return await repository.page(asked, params, request.url, FreelancerOut)
 
 
 @router.post("", status_code=201, response_model=FreelancerOut, summary="Create a freelancer")

@@ -29,8 +29,8 @@ async def list_payments(
     invoice_id: Annotated[UUID | None, Query()] = None,
 ) -> Page[PaymentOut]:
     repository = PaymentRepository(session, principal.organization_id)
-    statement = repository.filtered(invoice_id=invoice_id)
-    return await repository.page(statement, params, request.url, PaymentOut)
+    asked = repository.asked(invoice_id=invoice_id)
+    return await repository.page(asked, params, request.url, PaymentOut)
 
 
 @router.post(

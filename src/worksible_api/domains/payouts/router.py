@@ -43,8 +43,8 @@ async def list_payouts(
     freelancer_id: Annotated[UUID | None, Query()] = None,
 ) -> Page[PayoutOut]:
     repository = PayoutRepository(session, principal.organization_id)
-    statement = repository.filtered(status=status, freelancer_id=freelancer_id)
-    return await repository.page(statement, params, request.url, PayoutOut)
+    asked = repository.asked(status=status, freelancer_id=freelancer_id)
+    return await repository.page(asked, params, request.url, PayoutOut)
 
 
 @router.post(

@@ -1,7 +1,7 @@
-from sqlalchemy import Select, exists, select
+from sqlalchemy import exists, select
 
+from worksible_api.db.filters import Filters, equals
 from worksible_api.db.repository import Repository
-from worksible_api.domains.projects.schemas import ProjectStatus
 from worksible_api.models import Contract, Project
 
 
@@ -9,11 +9,7 @@ class ProjectRepository(Repository[Project]):
     model = Project
     object_name = "project"
 
-    def filtered(self, status: ProjectStatus | None) -> Select[Project]:
-        statement = self.scoped()
-        if status is not None:
-            statement = statement.where(Project.status == status)
-        return statement
+    filters = Filters(status=equals(Project.status), external_id=equals(Project.external_id))
 
     async def has_contracts(self, project: Project) -> bool:
         statement = select(

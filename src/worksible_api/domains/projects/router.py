@@ -41,8 +41,8 @@ async def list_projects(
     external_id: ExternalIdQuery = None,
 ) -> Page[ProjectOut]:
     repository = ProjectRepository(session, principal.organization_id)
-    statement = repository.with_external_id(repository.filtered(status), external_id)
-    return await repository.page(statement, params, request.url, ProjectOut)
+    asked = repository.asked(status=status, external_id=external_id)
+    return await repository.page(asked, params, request.url, ProjectOut)
 
 
 @router.post("", status_code=201, response_model=ProjectOut, summary="Create a project")

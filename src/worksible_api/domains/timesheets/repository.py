@@ -28,9 +28,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 from uuid_utils.compat import uuid7
 
-from worksible_api.db.repository import Repository, parse_id
-from worksible_api.domains.contracts.repository import LockingRepository, id_filter
+from worksible_api.db.filters import Filters, before, equals, on_or_after, same_id
+from worksible_api.db.repository import Repository
+from worksible_api.domains.contracts.repository import LockingRepository
 from worksible_api.errors import ValidationFailed
+from worksible_api.kit.ids import parse_id
 from worksible_api.kit.time import utc_now
 from worksible_api.models import Project, Timesheet, TimesheetClash, WbsElement
 
@@ -138,28 +140,13 @@ def _counted_columns() -> Select[UUID, UUID, date, int, datetime | None, datetim
 class TimesheetRepository(LockingRepository[Timesheet]):
     model = Timesheet
     object_name = "timesheet"
-
-    def filtered(
-        self,
-        *,
-        status: str | None,
-        contract_id: str | None,
-        freelancer_id: str | None,
-        work_date_gte: date | None,
-        work_date_lt: date | None,
-    ) -> Select[Timesheet]:
-        statement = self.scoped()
-        if status is not None:
-            statement = statement.where(Timesheet.status == status)
-        if contract_id is not None:
-            statement = statement.where(id_filter(Timesheet.contract_id, contract_id))
-        if freelancer_id is not None:
-            statement = statement.where(id_filter(Timesheet.freelancer_id, freelancer_id))
-        if work_date_gte is not None:
-            statement = statement.where(Timesheet.work_date >= work_date_gte)
-        if work_date_lt is not None:
-            statement = statement.where(Timesheet.work_date < work_date_lt)
-        return statement
+    filters = Filters(
+        status=equals(Timesheet.status),
+        contract_id=same_id(Timesheet.contract_id),
+        freelancer_id=same_id(Timesheet.freelancer_id),
+        work_date_gte=on_or_after(Timesheet.work_date),
+        work_date_lt=before(Timesheet.work_date),
+    )
 
     async def counted_entries(
         self, freelancer_id: UUID, work_date: date, *, exclude_id: UUID | None = None
@@ -291,14 +278,9 @@ class ClashRepository(Repository[TimesheetClash]):
 
     model = TimesheetClash
     object_name = "timesheet clash"
-
-    def filtered(self, *, status: str | None, freelancer_id: str | None) -> Select[TimesheetClash]:
-        statement = self.scoped()
-        if status is not None:
-            statement = statement.where(TimesheetClash.status == status)
-        if freelancer_id is not None:
-            statement = statement.where(id_filter(TimesheetClash.freelancer_id, freelancer_id))
-        return statement
+    filters = Filters(
+        status=equals(TimesheetClash.status), freelancer_id=same_id(TimesheetClash.freelancer_id)
+    )
 
     async def open_containing(self, timesheet_ids: Collection[UUID]) -> list[TimesheetClash]:
         """The open clashes holding any of the entries (the GIN index on timesheet_ids)."""

@@ -50,14 +50,14 @@ async def list_timesheets(
     work_date_lt: Annotated[QueryDate | None, Query(description="Before this date.")] = None,
 ) -> Page[TimesheetOut]:
     repository = TimesheetRepository(session, principal.organization_id)
-    statement = repository.filtered(
+    asked = repository.asked(
         status=status,
         contract_id=contract_id,
         freelancer_id=freelancer_id,
         work_date_gte=work_date_gte,
         work_date_lt=work_date_lt,
     )
-    return await repository.page(statement, params, request.url, TimesheetOut)
+    return await repository.page(asked, params, request.url, TimesheetOut)
 
 
 # Declared before /{timesheet_id}, which would otherwise take "clashes" for an entry's id.
@@ -71,8 +71,8 @@ async def list_clashes(
     freelancer_id: FilterId = None,
 ) -> Page[TimesheetClashOut]:
     repository = ClashRepository(session, principal.organization_id)
-    statement = repository.filtered(status=status, freelancer_id=freelancer_id)
-    return await repository.page(statement, params, request.url, TimesheetClashOut)
+    asked = repository.asked(status=status, freelancer_id=freelancer_id)
+    return await repository.page(asked, params, request.url, TimesheetClashOut)
 
 
 retrieve(

@@ -2,11 +2,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Select, and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from worksible_api.db.filters import Filters, equals, same_email
 from worksible_api.db.repository import Repository, violated_constraint
 from worksible_api.domains.users.schemas import Role, UserStatus
 from worksible_api.errors import Conflict
@@ -24,17 +25,9 @@ class UserRepository(Repository[User]):
     model = User
     object_name = "user"
 
-    def filtered(
-        self, *, role: Role | None, status: UserStatus | None, email: str | None
-    ) -> Select[User]:
-        statement = self.scoped()
-        if role is not None:
-            statement = statement.where(User.role == role)
-        if status is not None:
-            statement = statement.where(User.status == status)
-        if email is not None:
-            statement = statement.where(func.lower(User.email) == email.lower())
-        return statement
+    filters = Filters(
+        role=equals(User.role), status=equals(User.status), email=same_email(User.email)
+    )
 
     async def add_unique(self, user: User) -> User:
         """Inserts `user`; an address taken, by any organization, is 409 (the index decides,

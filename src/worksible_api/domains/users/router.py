@@ -42,8 +42,8 @@ async def list_users(
     email: Annotated[EmailStr | None, Query(description="Exact match, whatever the case.")] = None,
 ) -> Page[UserOut]:
     repository = UserRepository(session, principal.organization_id)
-    statement = repository.filtered(role=role, status=status, email=email)
-    return await repository.page(statement, params, request.url, UserOut)
+    asked = repository.asked(role=role, status=status, email=email)
+    return await repository.page(asked, params, request.url, UserOut)
 
 
 @router.post(

@@ -22,11 +22,11 @@ from worksible_api.db.repository import (
     Repository,
     Slice,
     paginate_by,
-    parse_id,
     row_cursor,
     violated_constraint,
 )
 from worksible_api.errors import Conflict, ValidationFailed
+from worksible_api.kit.ids import parse_id
 from worksible_api.kit.pagination import ListParams
 from worksible_api.models import ClockEvent, Project, Timesheet, WbsElement, WbsProgress
 
