@@ -1,5 +1,6 @@
 """py-spy on the service's workers while wrk runs one request: GET /v1/freelancers/{id}
-(BENCH_PROFILE=1 or get), a list page (list) or POST /v1/freelancers (create).
+(BENCH_PROFILE=1 or get), a list page (list), POST /v1/freelancers (create, or idempotent with
+an Idempotency-Key) or the warm-auth probe on a route FastAPI answers (routed).
 
 One worker gives a flame graph (bench/profile-<request>.svg), the other collapsed stacks
 that are summed here into: a breakdown by step of the hot path (adds up to 100 %), time by
@@ -17,6 +18,7 @@ from typing import Any
 
 from loadgen import Load, wrk
 from procs import Server, spawn, stop
+from scenarios import ROUTED_AUTH_PROBE
 
 BENCH = Path(__file__).resolve().parent
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>.*?)(?::\d+)?\)$")
@@ -146,7 +148,11 @@ PROFILED = {
     "list": ("list", "list_freelancers"),
     "create": ("create", "create_freelancer"),
     "idempotent": ("create_idem", "create_freelancer_idempotent"),
+    # The warm-auth probe on a route FastAPI answers (scenarios.ROUTED_AUTH_PROBE).
+    "routed": ("other", "auth_warm_routed"),
 }
+# scenario.lua's arguments besides the mode, for the requests that need them.
+PROFILED_ARGUMENTS = {"routed": {"path": ROUTED_AUTH_PROBE}}
 
 
 def profile(
@@ -174,7 +180,16 @@ def profile(
             spawn([pyspy, *common, "--pid", str(workers[1]), "--format", "raw", "-o", str(raw)])
         )
     try:
-        wrk(service.url, seconds + 1, load, tag=f"{tag}prof", mode=mode, key=key, ids=str(ids_file))
+        wrk(
+            service.url,
+            seconds + 1,
+            load,
+            tag=f"{tag}prof",
+            mode=mode,
+            key=key,
+            ids=str(ids_file),
+            **PROFILED_ARGUMENTS.get(which, {}),
+        )
         for spy in spies:
             spy.wait(timeout=30)
     finally:
