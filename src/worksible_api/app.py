@@ -41,6 +41,7 @@ from worksible_api.maintenance import purge_forever, repeat_forever
 from worksible_api.middleware.deprecation import DeprecationMiddleware
 from worksible_api.middleware.request_context import RequestContextMiddleware
 from worksible_api.pipeline.direct_reads import DirectReadMiddleware, DirectReads
+from worksible_api.pipeline.route_index import indexed_routes
 from worksible_api.ratelimit.limits import RateLimits
 from worksible_api.servers import resolve_server_urls
 from worksible_api.swagger_ui import install_swagger_ui
@@ -161,7 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         background = _start_background(app, settings, sessionmaker)
         _freeze_what_lives_forever()
         try:
-            yield
+            with indexed_routes(app):
+                yield
         finally:
             await background.stop()
             # Requests have drained by now (uvicorn waits for them): write what they logged.
