@@ -1,8 +1,8 @@
 """Finds a request's route among those its path can match, instead of trying all in turn.
 
 The app's router tries its ~190 routes in order until one matches (api.py keeps them flat for
-that): about 1 µs each, so a request for a route late in the list (an invoice, a timesheet,
-WBSync's paths) spent close to 0.1 ms of CPU on finding it (docs/benchmark.md). `RouteIndex`
+that), so a request for a route late in the list spent 20 to 30 µs of CPU on finding it (an
+invoice, a timesheet), 80 to 90 µs (WBSync's paths, the dashboard) (docs/benchmark.md). `RouteIndex`
 goes first in that list and knows, for the first two segments of a path, the routes that can
 match it, in the app's order: the same route wins. It answers only a full match; anything
 else (a method not allowed, a path with or without a trailing slash, a 404) falls through to
