@@ -9,6 +9,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from tests.conftest import client_for
 from tests.factories.api_keys import bearer, create_api_key
@@ -253,3 +254,97 @@ def test_a_retrieve_that_is_not_a_plain_read_stops_the_app(app: FastAPI) -> None
     broken.include_router(router)
     with pytest.raises(TypeError, match="get_thing"):
         DirectReads.of(broken, app.state.engine.dialect)
+
+
+# Every list declared with `listing`: each is compared with its FastAPI route below.
+LISTS = {
+    "list_freelancers",
+    "list_projects",
+    "list_contracts",
+    "list_timesheets",
+    "list_clashes",
+    "list_payments",
+    "list_payouts",
+    "list_cost_codes",
+    "list_clock_events",
+    "list_users",
+    "list_events",
+}
+
+# Queries of every kind, for every list: paging, filters (a list ignores those it does not
+# take), and refused ones: a parameter out of range or of the wrong kind, a combination
+# `list_params` refuses, and both at once.
+QUERIES = [
+    "",
+    "page_size=1",
+    "page=2&page_size=1",
+    "order=updated_at&page_size=1",
+    "created_lt=2999-01-01T00:00:00Z&updated_gte=2000-01-01T00:00:00Z",
+    "status=active",
+    "status=approved&status=submitted",
+    "freelancer_id=not-an-id",
+    f"freelancer_id={uuid4()}",
+    "email=SOMEONE@EXAMPLE.COM&country=de",
+    "type=clock_in",
+    "unknown=1",
+    "page=0",
+    "page_size=101",
+    "order=sideways",
+    "created_gte=yesterday",
+    "starting_after=x&page=2",
+    "after=zzz",
+    "order=updated_at&after=not-a-cursor",
+    "status=no-such-status",
+    "page=0&status=no-such-status",
+    "after=zzz&status=no-such-status&work_date_gte=someday",
+    f"starting_after={uuid4()}",
+    "external_id=" + "x" * 300,
+]
+
+
+def _list_routes(app: FastAPI) -> dict[str, str]:
+    """Each list's path, /v1's and WBSync's (wbsync.py), and its name."""
+    return {
+        route.path: route.name
+        for route in app.routes
+        if isinstance(route, APIRoute) and hasattr(route.endpoint, "lists")
+    }
+
+
+def test_every_declared_list_is_a_direct_list(app: FastAPI) -> None:
+    reads: DirectReads = app.state.direct_reads
+    assert set(reads.list_names) == set(_list_routes(app).values()) == LISTS
+    assert "/api/v1/operatives/" in _list_routes(app)
+
+
+async def test_a_list_is_answered_byte_for_byte_as_the_route_answers(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    for creates in RETRIEVES.values():
+        await creates(app, tenant)
+    answered: set[int] = set()
+    for path in _list_routes(app):
+        for query in QUERIES:
+            url = f"{path}?{query}" if query else path
+            response = await assert_same_answer(app, client, url, tenant.headers)
+            answered.add(response.status_code)
+            if not query:
+                assert response.status_code == 200, (url, response.text)
+    assert answered == {200, 422}
+
+
+async def test_a_list_refuses_as_the_route_refuses(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    _, narrow_key = await create_api_key(app, tenant.organization, scopes=["projects:read"])
+    for headers, code in (
+        ({}, "missing_api_key"),
+        (bearer(narrow_key), "insufficient_scope"),
+    ):
+        # Authentication and the scope come before the query's own errors.
+        response = await assert_same_answer(app, client, "/v1/freelancers?page=0", headers)
+        assert_problem(response, 401 if not headers else 403, code)
+    test = await create_test_tenant(app, tenant)
+    await _freelancer(app, test)
+    listed = await assert_same_answer(app, client, "/v1/freelancers", test.headers)
+    assert [item["livemode"] for item in listed.json()["results"]] == [False]

@@ -490,18 +490,21 @@ class TestDirectReads:
 
         def found(path: str) -> str | None:
             hit = reads.find({"type": "http", "method": "GET", "path": path})
-            return hit[0].route_name if hit else None
+            return hit.route_name if hit else None
 
         some = str(uuid4())
         assert found(f"/api/v1/operatives/{some}/") == "get_freelancer"
         assert found(f"/api/v1/labour/{some}/") == "get_timesheet"
         assert found(f"/api/v1/cost-codes/{some}/") == "get_cost_code"
         assert found(f"/api/v1/projects/{some}/") == "get_project"
+        # An earlier route's path, not an entry's id: the list of clashes, direct too.
+        assert found("/api/v1/labour/clashes/") == "list_clashes"
+        assert found("/api/v1/operatives/") == "list_freelancers"
         for path in (
             f"/api/v1/operatives/{some}",  # redirected by FastAPI
             f"/v1/freelancers/{some}/",
             "/api/v1/operatives//",
-            "/api/v1/labour/clashes/",  # an earlier route's path
+            "/api/v1/operatives",  # redirected by FastAPI
         ):
             assert found(path) is None, path
 

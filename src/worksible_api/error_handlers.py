@@ -48,7 +48,8 @@ def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-def _validation_problem(request: Request, exc: RequestValidationError) -> errors.ApiError:
+def validation_problem(request: Request, exc: RequestValidationError) -> errors.ApiError:
+    """The 422 of a request FastAPI (or a direct read, pipeline/direct_reads.py) refused."""
     problem = body_problem(request)
     if problem is not None:
         return problem_error(problem)
@@ -115,7 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return problem_response(_validation_problem(request, exc), request_id_of(request))
+        return problem_response(validation_problem(request, exc), request_id_of(request))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

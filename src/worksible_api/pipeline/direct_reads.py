@@ -1,16 +1,22 @@
-"""Retrieves answered without the framework: `GET /v1/<collection>/{id}` on the hot path, and
-its WBSync twin `GET /api/v1/<collection>/{id}/` (wbsync.py).
+"""Retrieves and lists answered without the framework: `GET /v1/<collection>/{id}` and
+`GET /v1/<collection>` on the hot path, and their WBSync twins `GET /api/v1/<collection>/{id}/`
+and `GET /api/v1/<collection>/` (wbsync.py).
 
-A retrieve is the API's most frequent request, and FastAPI spends more on it than the query
-does: routing through the nested routers, solving the dependency tree, validating the response
-again (docs/benchmark.md). A retrieve declared with `retrieve(...)` is, by construction,
+Retrieves and lists are the API's most frequent requests, and FastAPI spends more on them than
+their queries do: its layers, solving the dependency tree, validating the response again
+(docs/benchmark.md). A retrieve declared with `retrieve(...)` is, by construction,
 `response_model.model_validate(<the path object>)` after authentication and its scope check,
-and nothing more; there is no list of them to keep. `DirectReadMiddleware` answers those
-requests itself, with the same steps:
+and nothing more; a list declared with `listing(...)` is a page of its repository's rows
+narrowed by the filters its query declares. There is no list of them to keep.
+`DirectReadMiddleware` answers those requests itself, with the same steps:
 
 1. `authenticate_request` (auth/dependencies.py), then the route's own scope check;
-2. the path object's row, filtered as its repository filters (the caller's organization and
-   the id), read with asyncpg on a pooled connection (db/rows.py): 404 `No such <object>`;
+2. for a retrieve, the path object's row, filtered as its repository filters (the caller's
+   organization and the id), read with asyncpg on a pooled connection (db/rows.py): 404
+   `No such <object>`; for a list, its query parameters validated by FastAPI's own function
+   with the route's own declarations, in the order FastAPI validates them (the paging
+   parameters, then the filters), and the page read as the route reads it
+   (`Repository.page`);
 3. the response model, serialized as FastAPI serializes a `response_model`;
 
 inside the same request deadline as every route (deadline.py `within_deadline`), with
@@ -22,18 +28,22 @@ order, first full match wins, so any earlier route whose template could match th
 matches, the request goes to FastAPI. So do other methods, unknown paths and requests under a
 root path. A trailing slash is part of the template: `/v1/freelancers/{id}/` is not a direct
 read (FastAPI redirects it), `/api/v1/operatives/{id}/` is, and its slash-less form is not.
-tests/test_direct_reads.py checks that both ways give the same answers, for every retrieve.
+tests/test_direct_reads.py checks that both ways give the same answers, for every retrieve and
+every list.
 """
 
 import asyncio
+import functools
 import inspect
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import request_params_to_args
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.engine import Dialect
@@ -46,11 +56,14 @@ from worksible_api.auth.dependencies import authenticate_request
 from worksible_api.auth.principal import Principal
 from worksible_api.db.repository import Repository, input_names
 from worksible_api.db.rows import TenantRows
+from worksible_api.error_handlers import validation_problem
 from worksible_api.errors import NotFound
 from worksible_api.failures import backing_service_problem
 from worksible_api.guards import walk_dependants
 from worksible_api.kit.ids import parse_id
+from worksible_api.kit.pagination import ListParamsDep, Page, list_params
 from worksible_api.pipeline.deadline import within_deadline
+from worksible_api.pipeline.transaction import SessionDep
 
 _PARAM = re.compile(r"^\{[^}]+\}$")
 
@@ -93,6 +106,66 @@ def retrieve(
 
 
 @dataclass(frozen=True)
+class Listed:
+    """What a list declared with `listing` reads: `repository`'s rows as `out`."""
+
+    repository: type[Repository[Any]]
+    out: type[BaseModel]
+
+
+def listing(
+    router: APIRouter,
+    *,
+    response: type[BaseModel],
+    principal: Any,
+    repository: type[Repository[Any]],
+    query: dict[str, Any],
+    name: str,
+    summary: str,
+    path: str = "",
+    description: str | None = None,
+) -> None:
+    """Declares `GET <path>`, by default the router's own path: the caller holds `principal`
+    (an annotated scope check), and the answer is a page (API.md §4) of `repository`'s rows as
+    `response`, narrowed by the filters `query` declares: each a query parameter (its
+    annotation), None when absent, named as `repository.filters` names the filter.
+
+    As with `retrieve`, the declaration is the whole operation: FastAPI routes it and the
+    OpenAPI document describes it like any route, and the direct reads answer it."""
+
+    async def endpoint(**arguments: Any) -> Page[Any]:
+        rows = repository(arguments["session"], arguments["principal"].organization_id)
+        asked = rows.asked(**{filter_name: arguments[filter_name] for filter_name in query})
+        return await rows.page(asked, arguments["params"], arguments["request"].url, response)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [
+        inspect.Parameter("request", keyword, annotation=Request),
+        inspect.Parameter("principal", keyword, annotation=principal),
+        inspect.Parameter("session", keyword, annotation=SessionDep),
+        inspect.Parameter("params", keyword, annotation=ListParamsDep),
+        *(
+            inspect.Parameter(filter_name, keyword, annotation=annotation, default=None)
+            for filter_name, annotation in query.items()
+        ),
+    ]
+    page_model: Any = Page[response]  # type: ignore[valid-type]
+    declared: Any = endpoint
+    declared.__signature__ = inspect.Signature(parameters, return_annotation=page_model)
+    declared.__name__ = declared.__qualname__ = name
+    declared.lists = Listed(repository, response)
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["GET"],
+        response_model=page_model,
+        summary=summary,
+        description=description,
+        name=name,
+    )
+
+
+@dataclass(frozen=True)
 class DirectRead:
     route_name: str
     check_scope: Callable[[Principal], Awaitable[Principal]]
@@ -119,19 +192,64 @@ class DirectRead:
         )
 
 
+@dataclass(frozen=True)
+class DirectList:
+    route_name: str
+    check_scope: Callable[[Principal], Awaitable[Principal]]
+    listed: Listed
+    # The query parameters FastAPI validates, in its order: the paging ones (`list_params`),
+    # then the route's own (the filters).
+    paging: Sequence[Any]
+    filters: Sequence[Any]
+    response: TypeAdapter[Any]
+
+    async def answer(self, request: Request) -> Response:
+        principal = await authenticate_request(request)
+        await self.check_scope(principal)
+        try:
+            params, filters = await self._query(request)
+        except RequestValidationError as exc:
+            raise validation_problem(request, exc) from exc
+        async with request.app.state.read_sessionmaker() as session:
+            rows = self.listed.repository(session, principal.organization_id)
+            page = await rows.page(rows.asked(**filters), params, request.url, self.listed.out)
+        return Response(self.response.dump_json(page, by_alias=True), media_type="application/json")
+
+    async def _query(self, request: Request) -> tuple[Any, dict[str, Any]]:
+        """The paging parameters and the filters, or their errors, as FastAPI would find them:
+        `list_params` runs only when its own parameters are valid, and may refuse them."""
+        paging, errors = request_params_to_args(self.paging, request.query_params)
+        params = await list_params(**paging) if not errors else None
+        filters, filter_errors = request_params_to_args(self.filters, request.query_params)
+        if errors or filter_errors:
+            raise RequestValidationError([*errors, *filter_errors])
+        return params, filters
+
+
 # The collection path in front of a direct read's `{id}`, and whether a slash follows the id.
 _Collection = tuple[str, bool]
 
 
-class DirectReads:
-    """The marked routes of an app, by the collection path in front of their `{id}`."""
+@dataclass(frozen=True)
+class Found:
+    """The route a request taken directly goes to, and what answers it."""
 
-    def __init__(self, reads: dict[_Collection, DirectRead]) -> None:
+    route_name: str
+    answer: Callable[[Request], Awaitable[Response]]
+
+
+class DirectReads:
+    """The marked routes of an app: retrieves by the collection path in front of their `{id}`,
+    lists by their path."""
+
+    def __init__(self, reads: dict[_Collection, DirectRead], lists: dict[str, DirectList]) -> None:
         self._by_collection = reads
+        self._lists = lists
 
     @classmethod
     def of(cls, app: FastAPI, dialect: Dialect) -> "DirectReads":
         reads: dict[_Collection, DirectRead] = {}
+        lists: dict[str, DirectList] = {}
         earlier: list[tuple[str, re.Pattern[str]]] = []
         for context in iter_route_contexts(app.routes):
             route, template = context.original_route, context.path or ""
@@ -141,28 +259,39 @@ class DirectReads:
                     regex for other, regex in earlier if _could_match(other, collection)
                 )
                 reads[collection] = _direct_read(route, context.dependant, dialect, shadows)
+            if isinstance(route, APIRoute) and hasattr(route.endpoint, "lists"):
+                if "{" in template or any(regex.match(template) for _, regex in earlier):
+                    raise TypeError(f"{route.name}: a list's path is its own, matched by it first")
+                lists[template] = _direct_list(route, context.dependant)
             methods = context.methods
             if methods is None or "GET" in methods:
                 # A route of other methods only never wins a GET: the router keeps looking.
                 # One without methods (a mount) may take anything: read it as `{path:path}`.
                 shown = template if methods is not None else "{path:path}"
                 earlier.append((shown, context.path_regex))
-        return cls(reads)
+        return cls(reads, lists)
 
     @property
     def route_names(self) -> list[str]:
         return [read.route_name for read in self._by_collection.values()]
 
-    def find(self, scope: Scope) -> tuple[DirectRead, str] | None:
+    @property
+    def list_names(self) -> list[str]:
+        return [listed.route_name for listed in self._lists.values()]
+
+    def find(self, scope: Scope) -> Found | None:
         if scope["method"] != "GET" or scope.get("root_path"):
             return None
         path: str = scope["path"]
+        listed = self._lists.get(path)
+        if listed is not None:
+            return Found(listed.route_name, listed.answer)
         trailing = path.endswith("/")
         collection, _, raw_id = path.removesuffix("/").rpartition("/")
         read = self._by_collection.get((collection, trailing))
         if read is None or not raw_id or any(regex.match(path) for regex in read.shadowed_by):
             return None
-        return read, raw_id
+        return Found(read.route_name, functools.partial(read.answer, raw_id=raw_id))
 
 
 class DirectReadMiddleware:
@@ -179,12 +308,9 @@ class DirectReadMiddleware:
         if found is None:
             await self.app(scope, receive, send)
             return
-        read, raw_id = found
         request = Request(scope, receive)
         try:
-            response = await within_deadline(
-                asyncio.ensure_future(read.answer(request, raw_id)), request
-            )
+            response = await within_deadline(asyncio.ensure_future(found.answer(request)), request)
         except Exception as exc:
             problem = backing_service_problem(exc)
             if problem is None:
@@ -199,11 +325,11 @@ def _direct_read(
     """The direct read of a declared retrieve, or TypeError when its declaration is not a
     plain read by id."""
     calls: list[Any] = [node.call for node in walk_dependants(dependant)]
-    scope_checks = {call for call in calls if hasattr(call, "required_scope")}
+    check_scope = _scope_check(route, calls)
     loads = {call.path_object for call in calls if hasattr(call, "path_object")}
-    if route.methods != {"GET"} or len(scope_checks) != 1 or len(loads) != 1:
+    if len(loads) != 1:
         raise TypeError(f"{route.name}: a direct read is a GET with one scope and one path object")
-    (check_scope,), (path_object,) = scope_checks, loads
+    (path_object,) = loads
     if path_object.for_update or path_object.repository.scoped is not Repository.scoped:
         raise TypeError(f"{route.name}: its path object is not a plain read by id")
     model = path_object.repository.model
@@ -225,6 +351,30 @@ def _direct_read(
         object_name=path_object.repository.object_name,
         response=TypeAdapter(response_model),
         shadowed_by=shadows,
+    )
+
+
+def _scope_check(route: APIRoute, calls: list[Any]) -> Any:
+    """The one scope check of a direct read's GET, or TypeError."""
+    scope_checks = {call for call in calls if hasattr(call, "required_scope")}
+    if route.methods != {"GET"} or len(scope_checks) != 1:
+        raise TypeError(f"{route.name}: a direct read is a GET with one scope check")
+    (check_scope,) = scope_checks
+    return check_scope
+
+
+def _direct_list(route: APIRoute, dependant: Dependant) -> DirectList:
+    """The direct list of a route declared with `listing`."""
+    nodes = list(walk_dependants(dependant))
+    check_scope = _scope_check(route, [node.call for node in nodes])
+    (paging,) = [node for node in nodes if node.call is list_params]
+    return DirectList(
+        route_name=route.name,
+        check_scope=check_scope,
+        listed=route.endpoint.lists,  # type: ignore[attr-defined]
+        paging=paging.query_params,
+        filters=dependant.query_params,
+        response=TypeAdapter(route.response_model),
     )
 
 

@@ -13,10 +13,9 @@ from worksible_api.domains.clock_events.schemas import (
 from worksible_api.domains.clock_events.service import IngestService
 from worksible_api.domains.kiosks.auth import AuthenticatedKiosk
 from worksible_api.idempotency import service as idempotency
-from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import ClockEvent
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import retrieve
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/clock-events", tags=["Clock events"], route_class=ApiRoute)
 
@@ -48,19 +47,15 @@ async def ingest_clock_events(
     return await IngestService(session, caller.kiosk).ingest(body.events)
 
 
-@router.get("", response_model=Page[ClockEventOut], summary="List clock events")
-async def list_clock_events(
-    request: Request,
-    principal: ClockEventsRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    freelancer_id: FilterId = None,
-    kiosk_id: FilterId = None,
-    type: ClockEventType | None = None,
-) -> Page[ClockEventOut]:
-    repository = ClockEventRepository(session, principal.organization_id)
-    asked = repository.asked(freelancer_id=freelancer_id, kiosk_id=kiosk_id, type=type)
-    return await repository.page(asked, params, request.url, ClockEventOut)
+listing(
+    router,
+    response=ClockEventOut,
+    principal=ClockEventsRead,
+    repository=ClockEventRepository,
+    query={"freelancer_id": FilterId, "kiosk_id": FilterId, "type": ClockEventType | None},
+    name="list_clock_events",
+    summary="List clock events",
+)
 
 
 retrieve(

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from worksible_api.domains.contracts.auth import ContractsRead, ContractsWrite
 from worksible_api.domains.contracts.repository import ContractRepository
@@ -11,10 +11,10 @@ from worksible_api.domains.contracts.schemas import (
     ContractUpdate,
 )
 from worksible_api.domains.contracts.service import ContractService
-from worksible_api.kit.pagination import ExternalIdQuery, ListParamsDep, Page
+from worksible_api.kit.pagination import ExternalIdQuery
 from worksible_api.models import Contract
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import retrieve
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/contracts", tags=["Contracts"], route_class=ApiRoute)
 
@@ -32,22 +32,20 @@ LockedContract = Annotated[
 FilterId = Annotated[str | None, Query(max_length=100)]
 
 
-@router.get("", response_model=Page[ContractOut], summary="List contracts")
-async def list_contracts(
-    request: Request,
-    principal: ContractsRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    status: ContractStatus | None = None,
-    freelancer_id: FilterId = None,
-    project_id: FilterId = None,
-    external_id: ExternalIdQuery = None,
-) -> Page[ContractOut]:
-    repository = ContractRepository(session, principal.organization_id)
-    asked = repository.asked(
-        status=status, freelancer_id=freelancer_id, project_id=project_id, external_id=external_id
-    )
-    return await repository.page(asked, params, request.url, ContractOut)
+listing(
+    router,
+    response=ContractOut,
+    principal=ContractsRead,
+    repository=ContractRepository,
+    query={
+        "status": ContractStatus | None,
+        "freelancer_id": FilterId,
+        "project_id": FilterId,
+        "external_id": ExternalIdQuery,
+    },
+    name="list_contracts",
+    summary="List contracts",
+)
 
 
 @router.post("", status_code=201, response_model=ContractOut, summary="Create a contract")

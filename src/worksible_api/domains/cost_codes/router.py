@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from worksible_api.domains.cost_codes.auth import CostCodesRead, CostCodesWrite
 from worksible_api.domains.cost_codes.repository import CostCodeRepository
@@ -11,10 +11,10 @@ from worksible_api.domains.cost_codes.schemas import (
     CostCodeUpdate,
 )
 from worksible_api.domains.cost_codes.service import CostCodeService
-from worksible_api.kit.pagination import ExternalIdQuery, ListParamsDep, Page
+from worksible_api.kit.pagination import ExternalIdQuery
 from worksible_api.models import CostCode
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import retrieve
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/cost-codes", tags=["Cost codes"], route_class=ApiRoute)
 
@@ -31,18 +31,15 @@ LockedCostCode = Annotated[
 ]
 
 
-@router.get("", response_model=Page[CostCodeOut], summary="List cost codes")
-async def list_cost_codes(
-    request: Request,
-    principal: CostCodesRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    status: Annotated[CostCodeStatus | None, Query()] = None,
-    external_id: ExternalIdQuery = None,
-) -> Page[CostCodeOut]:
-    repository = CostCodeRepository(session, principal.organization_id)
-    asked = repository.asked(status=status, external_id=external_id)
-    return await repository.page(asked, params, request.url, CostCodeOut)
+listing(
+    router,
+    response=CostCodeOut,
+    principal=CostCodesRead,
+    repository=CostCodeRepository,
+    query={"status": Annotated[CostCodeStatus | None, Query()], "external_id": ExternalIdQuery},
+    name="list_cost_codes",
+    summary="List cost codes",
+)
 
 
 @router.post(

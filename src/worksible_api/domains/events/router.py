@@ -10,9 +10,9 @@ from worksible_api.domains.events.types import EventType
 from worksible_api.domains.webhooks.auth import WebhooksWrite
 from worksible_api.domains.webhooks.service import redeliver
 from worksible_api.errors import NotFound
-from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import Event
 from worksible_api.pipeline import ApiRoute, SessionDep
+from worksible_api.pipeline.direct_reads import listing
 
 router = APIRouter(prefix="/events", tags=["Events"], route_class=ApiRoute)
 
@@ -29,21 +29,16 @@ async def _path_event(
 PathEvent = Annotated[Event, Depends(_path_event)]
 
 
-@router.get(
-    "",
-    response_model=Page[EventOut],
+listing(
+    router,
+    response=EventOut,
+    principal=EventsRead,
+    repository=EventRepository,
+    query={"type": EventType | None},
+    name="list_events",
     summary="List events",
     description="Every change of state of the last 30 days, newest first.",
 )
-async def list_events(
-    request: Request,
-    principal: EventsRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    type: EventType | None = None,
-) -> Page[EventOut]:
-    repository = EventRepository(session, principal.organization_id)
-    return await repository.page(repository.asked(type=type), params, request.url, EventOut)
 
 
 @router.get("/{event_id}", response_model=EventOut, summary="Retrieve an event")

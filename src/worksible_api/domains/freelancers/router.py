@@ -1,20 +1,20 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from worksible_api.domains.freelancers.auth import FreelancersRead, FreelancersWrite
 from worksible_api.domains.freelancers.repository import FreelancerRepository
 from worksible_api.domains.freelancers.schemas import (
+    FREELANCER_FILTERS,
     FreelancerCreate,
-    FreelancerFiltersDep,
     FreelancerOut,
     FreelancerUpdate,
 )
 from worksible_api.domains.freelancers.service import FreelancerService
-from worksible_api.kit.pagination import ExternalIdQuery, ListParamsDep, Page
+from worksible_api.kit.pagination import ExternalIdQuery
 from worksible_api.models import Freelancer
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import retrieve
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/freelancers", tags=["Freelancers"], route_class=ApiRoute)
 
@@ -31,23 +31,15 @@ LockedFreelancer = Annotated[
 ]
 
 
-@router.get("", response_model=Page[FreelancerOut], summary="List freelancers")
-async def list_freelancers(
-    request: Request,
-    principal: FreelancersRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    filters: FreelancerFiltersDep,
-    external_id: ExternalIdQuery = None,
-) -> Page[FreelancerOut]:
-    repository = FreelancerRepository(session, principal.organization_id)
-    asked = repository.asked(
-        status=filters.status,
-        email=filters.email,
-        country=filters.country,
-        external_id=external_id,
-    )
-    return await repository.page(asked, params, request.url, FreelancerOut)
+listing(
+    router,
+    response=FreelancerOut,
+    principal=FreelancersRead,
+    repository=FreelancerRepository,
+    query={**FREELANCER_FILTERS, "external_id": ExternalIdQuery},
+    name="list_freelancers",
+    summary="List freelancers",
+)
 
 
 @router.post("", status_code=201, response_model=FreelancerOut, summary="Create a freelancer")

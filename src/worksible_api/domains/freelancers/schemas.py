@@ -1,8 +1,7 @@
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query
+from fastapi import Query
 from pydantic import EmailStr, Field
 
 from worksible_api.kit.countries import CountryCode
@@ -57,19 +56,9 @@ class FreelancerOut(ObjectOut, WithExternalIdOut, WithMetadataOut):
     archived_at: Timestamp | None
 
 
-@dataclass(frozen=True)
-class FreelancerFilters:
-    status: FreelancerStatus | None
-    email: str | None
-    country: str | None
-
-
-async def freelancer_filters(
-    status: Annotated[FreelancerStatus | None, Query()] = None,
-    email: Annotated[EmailStr | None, Query(description="Exact match, whatever the case.")] = None,
-    country: Annotated[CountryCode | None, Query()] = None,
-) -> FreelancerFilters:
-    return FreelancerFilters(status, email, country)
-
-
-FreelancerFiltersDep = Annotated[FreelancerFilters, Depends(freelancer_filters)]
+# The filters of the list (API.md §4), as `listing` declares them.
+FREELANCER_FILTERS: dict[str, Any] = {
+    "status": Annotated[FreelancerStatus | None, Query()],
+    "email": Annotated[EmailStr | None, Query(description="Exact match, whatever the case.")],
+    "country": Annotated[CountryCode | None, Query()],
+}

@@ -1,16 +1,15 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from worksible_api.domains.payments.auth import PaymentsRead, PaymentsWrite
 from worksible_api.domains.payments.repository import PaymentRepository
 from worksible_api.domains.payments.schemas import PaymentCreate, PaymentOut, PaymentUpdate
 from worksible_api.domains.payments.service import PaymentService
-from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import Payment
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import retrieve
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/payments", tags=["Payments"], route_class=ApiRoute)
 
@@ -20,17 +19,15 @@ LockedPayment = Annotated[
 ]
 
 
-@router.get("", response_model=Page[PaymentOut], summary="List payments")
-async def list_payments(
-    request: Request,
-    principal: PaymentsRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    invoice_id: Annotated[UUID | None, Query()] = None,
-) -> Page[PaymentOut]:
-    repository = PaymentRepository(session, principal.organization_id)
-    asked = repository.asked(invoice_id=invoice_id)
-    return await repository.page(asked, params, request.url, PaymentOut)
+listing(
+    router,
+    response=PaymentOut,
+    principal=PaymentsRead,
+    repository=PaymentRepository,
+    query={"invoice_id": Annotated[UUID | None, Query()]},
+    name="list_payments",
+    summary="List payments",
+)
 
 
 @router.post(

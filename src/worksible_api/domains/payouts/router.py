@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from worksible_api.domains.payouts.auth import PayoutsRead, PayoutsWrite
 from worksible_api.domains.payouts.repository import PayoutRepository
@@ -13,10 +13,9 @@ from worksible_api.domains.payouts.schemas import (
     PayoutUpdate,
 )
 from worksible_api.domains.payouts.service import PayoutService
-from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import Payout
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import retrieve
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/payouts", tags=["Payouts"], route_class=ApiRoute)
 
@@ -33,18 +32,18 @@ LockedPayout = Annotated[
 ]
 
 
-@router.get("", response_model=Page[PayoutOut], summary="List payouts")
-async def list_payouts(
-    request: Request,
-    principal: PayoutsRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    status: Annotated[PayoutStatus | None, Query()] = None,
-    freelancer_id: Annotated[UUID | None, Query()] = None,
-) -> Page[PayoutOut]:
-    repository = PayoutRepository(session, principal.organization_id)
-    asked = repository.asked(status=status, freelancer_id=freelancer_id)
-    return await repository.page(asked, params, request.url, PayoutOut)
+listing(
+    router,
+    response=PayoutOut,
+    principal=PayoutsRead,
+    repository=PayoutRepository,
+    query={
+        "status": Annotated[PayoutStatus | None, Query()],
+        "freelancer_id": Annotated[UUID | None, Query()],
+    },
+    name="list_payouts",
+    summary="List payouts",
+)
 
 
 @router.post(

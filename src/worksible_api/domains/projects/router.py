@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from worksible_api.domains.projects.auth import ProjectsRead, ProjectsWrite
 from worksible_api.domains.projects.repository import ProjectRepository
@@ -11,10 +11,10 @@ from worksible_api.domains.projects.schemas import (
     ProjectUpdate,
 )
 from worksible_api.domains.projects.service import ProjectService
-from worksible_api.kit.pagination import ExternalIdQuery, ListParamsDep, Page
+from worksible_api.kit.pagination import ExternalIdQuery
 from worksible_api.models import Project
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import retrieve
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/projects", tags=["Projects"], route_class=ApiRoute)
 
@@ -31,18 +31,15 @@ LockedProject = Annotated[
 ]
 
 
-@router.get("", response_model=Page[ProjectOut], summary="List projects")
-async def list_projects(
-    request: Request,
-    principal: ProjectsRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    status: Annotated[ProjectStatus | None, Query()] = None,
-    external_id: ExternalIdQuery = None,
-) -> Page[ProjectOut]:
-    repository = ProjectRepository(session, principal.organization_id)
-    asked = repository.asked(status=status, external_id=external_id)
-    return await repository.page(asked, params, request.url, ProjectOut)
+listing(
+    router,
+    response=ProjectOut,
+    principal=ProjectsRead,
+    repository=ProjectRepository,
+    query={"status": Annotated[ProjectStatus | None, Query()], "external_id": ExternalIdQuery},
+    name="list_projects",
+    summary="List projects",
+)
 
 
 @router.post("", status_code=201, response_model=ProjectOut, summary="Create a project")

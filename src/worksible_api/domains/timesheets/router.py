@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from worksible_api.domains.timesheets.auth import TimesheetsRead, TimesheetsWrite
 from worksible_api.domains.timesheets.repository import ClashRepository, TimesheetRepository
@@ -15,10 +15,9 @@ from worksible_api.domains.timesheets.schemas import (
 )
 from worksible_api.domains.timesheets.service import TimesheetService
 from worksible_api.kit.fields import QueryDate
-from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import Timesheet, TimesheetClash
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import retrieve
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/timesheets", tags=["Timesheets"], route_class=ApiRoute)
 
@@ -37,42 +36,34 @@ PathClash = Annotated[TimesheetClash, Depends(path_object(ClashRepository, "clas
 FilterId = Annotated[str | None, Query(max_length=100)]
 
 
-@router.get("", response_model=Page[TimesheetOut], summary="List timesheet entries")
-async def list_timesheets(
-    request: Request,
-    principal: TimesheetsRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    status: TimesheetStatus | None = None,
-    contract_id: FilterId = None,
-    freelancer_id: FilterId = None,
-    work_date_gte: Annotated[QueryDate | None, Query(description="On or after this date.")] = None,
-    work_date_lt: Annotated[QueryDate | None, Query(description="Before this date.")] = None,
-) -> Page[TimesheetOut]:
-    repository = TimesheetRepository(session, principal.organization_id)
-    asked = repository.asked(
-        status=status,
-        contract_id=contract_id,
-        freelancer_id=freelancer_id,
-        work_date_gte=work_date_gte,
-        work_date_lt=work_date_lt,
-    )
-    return await repository.page(asked, params, request.url, TimesheetOut)
+listing(
+    router,
+    response=TimesheetOut,
+    principal=TimesheetsRead,
+    repository=TimesheetRepository,
+    query={
+        "status": TimesheetStatus | None,
+        "contract_id": FilterId,
+        "freelancer_id": FilterId,
+        "work_date_gte": Annotated[QueryDate | None, Query(description="On or after this date.")],
+        "work_date_lt": Annotated[QueryDate | None, Query(description="Before this date.")],
+    },
+    name="list_timesheets",
+    summary="List timesheet entries",
+)
 
 
 # Declared before /{timesheet_id}, which would otherwise take "clashes" for an entry's id.
-@router.get("/clashes", response_model=Page[TimesheetClashOut], summary="List clashes")
-async def list_clashes(
-    request: Request,
-    principal: TimesheetsRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    status: ClashStatus | None = None,
-    freelancer_id: FilterId = None,
-) -> Page[TimesheetClashOut]:
-    repository = ClashRepository(session, principal.organization_id)
-    asked = repository.asked(status=status, freelancer_id=freelancer_id)
-    return await repository.page(asked, params, request.url, TimesheetClashOut)
+listing(
+    router,
+    path="/clashes",
+    response=TimesheetClashOut,
+    principal=TimesheetsRead,
+    repository=ClashRepository,
+    query={"status": ClashStatus | None, "freelancer_id": FilterId},
+    name="list_clashes",
+    summary="List clashes",
+)
 
 
 retrieve(

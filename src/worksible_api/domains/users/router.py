@@ -14,9 +14,9 @@ from worksible_api.domains.users.schemas import (
     UserWithInvite,
 )
 from worksible_api.domains.users.service import UserService
-from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import User
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import listing
 
 router = APIRouter(prefix="/users", tags=["Users"], route_class=ApiRoute)
 
@@ -31,19 +31,19 @@ PathUser = Annotated[User, Depends(path_object(UserRepository, "user_id"))]
 LockedUser = Annotated[User, Depends(path_object(UserRepository, "user_id", for_update=True))]
 
 
-@router.get("", response_model=Page[UserOut], summary="List users")
-async def list_users(
-    request: Request,
-    principal: UsersRead,
-    session: SessionDep,
-    params: ListParamsDep,
-    role: Role | None = None,
-    status: UserStatus | None = None,
-    email: Annotated[EmailStr | None, Query(description="Exact match, whatever the case.")] = None,
-) -> Page[UserOut]:
-    repository = UserRepository(session, principal.organization_id)
-    asked = repository.asked(role=role, status=status, email=email)
-    return await repository.page(asked, params, request.url, UserOut)
+listing(
+    router,
+    response=UserOut,
+    principal=UsersRead,
+    repository=UserRepository,
+    query={
+        "role": Role | None,
+        "status": UserStatus | None,
+        "email": Annotated[EmailStr | None, Query(description="Exact match, whatever the case.")],
+    },
+    name="list_users",
+    summary="List users",
+)
 
 
 @router.post(
