@@ -269,6 +269,8 @@ LISTS = {
     "list_clock_events",
     "list_users",
     "list_events",
+    "list_api_keys",
+    "list_endpoints",
 }
 
 # Queries of every kind, for every list: paging, filters (a list ignores those it does not

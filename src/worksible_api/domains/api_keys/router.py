@@ -11,9 +11,9 @@ from worksible_api.domains.api_keys.schemas import (
     ApiKeyWithSecret,
 )
 from worksible_api.domains.api_keys.service import Actor, ApiKeyService
-from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import ApiKey
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import listing
 
 router = APIRouter(prefix="/api-keys", tags=["API keys"], route_class=ApiRoute)
 
@@ -41,12 +41,15 @@ def _with_secret(api_key: ApiKey, full_key: str) -> ApiKeyWithSecret:
     )
 
 
-@router.get("", response_model=Page[ApiKeyOut], summary="List API keys")
-async def list_api_keys(
-    request: Request, principal: ApiKeysRead, session: SessionDep, params: ListParamsDep
-) -> Page[ApiKeyOut]:
-    repository = ApiKeyRepository(session, principal.organization_id)
-    return await repository.page(repository.scoped(), params, request.url, ApiKeyOut)
+listing(
+    router,
+    response=ApiKeyOut,
+    principal=ApiKeysRead,
+    repository=ApiKeyRepository,
+    query={},
+    name="list_api_keys",
+    summary="List API keys",
+)
 
 
 @router.post("", status_code=201, response_model=ApiKeyWithSecret, summary="Create an API key")

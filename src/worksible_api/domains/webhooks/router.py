@@ -18,6 +18,7 @@ from worksible_api.domains.webhooks.service import WebhookEndpointService
 from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import WebhookEndpoint
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
+from worksible_api.pipeline.direct_reads import listing
 
 router = APIRouter(prefix="/webhook-endpoints", tags=["Webhooks"], route_class=ApiRoute)
 
@@ -40,12 +41,15 @@ LockedEndpoint = Annotated[
 ]
 
 
-@router.get("", response_model=Page[WebhookEndpointOut], summary="List webhook endpoints")
-async def list_endpoints(
-    request: Request, principal: WebhooksRead, session: SessionDep, params: ListParamsDep
-) -> Page[WebhookEndpointOut]:
-    repository = WebhookEndpointRepository(session, principal.organization_id)
-    return await repository.page(repository.scoped(), params, request.url, WebhookEndpointOut)
+listing(
+    router,
+    response=WebhookEndpointOut,
+    principal=WebhooksRead,
+    repository=WebhookEndpointRepository,
+    query={},
+    name="list_endpoints",
+    summary="List webhook endpoints",
+)
 
 
 @router.post(
