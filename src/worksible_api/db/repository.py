@@ -364,8 +364,7 @@ class Repository(Generic[ModelT]):
         ):
             found = await self._compiled_page(reader, params, shape, asked)
             return _page_response(url, params, found, reader.validate(found.rows))
-        statement = asked.narrow(self.scoped()) if asked is not None else listing
-        assert isinstance(statement, Select)
+        statement = listing if isinstance(listing, Select) else listing.narrow(self.scoped())
         if reader is None:
             return await self.page_rendered(statement, params, url, out.model_validate)
         found = await paginate_by(
