@@ -3,7 +3,7 @@ answered, for every retrieve."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import uuid4
 
 import httpx
@@ -350,3 +350,29 @@ async def test_a_list_refuses_as_the_route_refuses(
     await _freelancer(app, test)
     listed = await assert_same_answer(app, client, "/v1/freelancers", test.headers)
     assert [item["livemode"] for item in listed.json()["results"]] == [False]
+
+
+async def test_a_compiled_page_is_read_without_a_session(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """A session opened and closed costs more than the page's query: a page read by its
+    compiled statement takes a pooled connection alone; one that starts after an object
+    (looked up first) is read in a session."""
+    created = await _freelancer(app, tenant)
+    opened: list[int] = []
+    sessionmaker = app.state.read_sessionmaker
+
+    def counted() -> Any:
+        opened.append(1)
+        return sessionmaker()
+
+    app.state.read_sessionmaker = counted
+    try:
+        plain = await client.get("/v1/freelancers", headers=tenant.headers)
+        filtered = await client.get("/v1/freelancers?status=active", headers=tenant.headers)
+        assert (plain.status_code, filtered.status_code, opened) == (200, 200, [])
+        after = {"starting_after": created.rpartition("/")[2]}
+        keyset = await client.get("/v1/freelancers", params=after, headers=tenant.headers)
+        assert (keyset.status_code, opened) == (200, [1])
+    finally:
+        app.state.read_sessionmaker = sessionmaker

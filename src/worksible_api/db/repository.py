@@ -299,8 +299,9 @@ class Repository(Generic[ModelT]):
         row = (await self.session.execute(made.statement, params)).one()
         return dict(zip(made.attribute_names, row, strict=True))
 
-    def list_columns(self) -> ListColumns:
-        model: Any = self.model
+    @classmethod
+    def list_columns(cls) -> ListColumns:
+        model: Any = cls.model
         updated = getattr(model, "updated_at", model.created_at)
         return ListColumns(
             model.created_at,
@@ -354,17 +355,18 @@ class Repository(Generic[ModelT]):
         can match nothing.
         """
         asked = self._asked(listing)
-        reader = RowReader.of(self.model, out)
-        shape = PageShape.of(params)
-        if (
-            reader is not None
-            and asked is not None
-            and shape is not None
-            and not asked.matches_nothing
-        ):
-            found = await self._compiled_page(reader, params, shape, asked)
-            return _page_response(url, params, found, reader.validate(found.rows))
+        bind: Any = self.session.get_bind()
+        compiled = (
+            self.compiled_read(self.organization_id, asked, params, out, bind.dialect)
+            if asked is not None
+            else None
+        )
+        if compiled is not None:
+            connection = await self.session.connection()
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            return await compiled.page(driver, url)
         statement = listing if isinstance(listing, Select) else listing.narrow(self.scoped())
+        reader = RowReader.of(self.model, out)
         if reader is None:
             return await self.page_rendered(statement, params, url, out.model_validate)
         found = await paginate_by(
@@ -385,24 +387,26 @@ class Repository(Generic[ModelT]):
         # The very statement scoped() made: comparing statements costs more than the page.
         return NO_FILTERS if listing is self.scoped() else None
 
-    async def _compiled_page(
-        self, reader: "RowReader[Any]", params: ListParams, shape: "PageShape", asked: Asked
-    ) -> Slice[Any]:
-        """A page of the organization's rows narrowed by `asked` and the time bounds asked
-        for, and their count: the statement compiled once for the filters and the page's shape
-        (`CompiledPages`), run by asyncpg on the session's connection. The same answer as
-        `paginate_by`'s."""
-        bind: Any = self.session.get_bind()
-        columns = self.list_columns()
-        pages = CompiledPages.of(self.model, reader, columns, shape, asked, bind.dialect)
-        connection = await self.session.connection()
-        driver: Any = (await connection.get_raw_connection()).driver_connection
-        count, rows = await pages.read(driver, params, self.organization_id, columns, asked)
-        if shape.order is Order.NEWEST or len(rows) <= params.page_size:
-            return Slice(count, rows)
-        # One row more than the page was read: another page follows, after the page's last.
-        last = dict(zip(reader.names, rows[params.page_size - 1], strict=True))
-        return Slice(count, rows[: params.page_size], row_cursor(SimpleNamespace(**last)))
+    @classmethod
+    def compiled_read(
+        cls,
+        organization_id: UUID,
+        asked: Asked,
+        params: ListParams,
+        out: type[OutModelT],
+        dialect: Dialect,
+    ) -> "CompiledRead[OutModelT] | None":
+        """How a page of the organization's rows narrowed by `asked` is read by a statement
+        compiled once for the filters and the page's shape (`CompiledPages`); None where it
+        cannot be: a field of `out` is not a column, the page starts after an object
+        (`starting_after` looks it up first), or a filter's value matches nothing."""
+        reader = RowReader.of(cls.model, out)
+        shape = PageShape.of(params)
+        if reader is None or shape is None or asked.matches_nothing:
+            return None
+        columns = cls.list_columns()
+        pages = CompiledPages.of(cls.model, reader, columns, shape, asked, dialect)
+        return CompiledRead(pages, reader, columns, params, organization_id, asked)
 
     async def page_rendered(
         self,
@@ -421,6 +425,32 @@ def _page_response(
 ) -> Page[OutT]:
     next_link, previous_link = page_links(url, params, found.count, found.after)
     return Page[OutT](count=found.count, next=next_link, previous=previous_link, results=results)
+
+
+@dataclass(frozen=True)
+class CompiledRead(Generic[OutModelT]):
+    """A list response read by its compiled statement (`Repository.compiled_read`): the same
+    answer as the statement built per request gives."""
+
+    pages: "CompiledPages"
+    reader: "RowReader[OutModelT]"
+    columns: ListColumns
+    params: ListParams
+    organization_id: UUID
+    asked: Asked
+
+    async def page(self, driver: Any, url: URL) -> Page[OutModelT]:
+        """The page, read on the asyncpg connection `driver`."""
+        params, names = self.params, self.reader.names
+        count, rows = await self.pages.read(
+            driver, params, self.organization_id, self.columns, self.asked
+        )
+        found = Slice(count, rows)
+        if self.pages.shape.order is Order.UPDATED and len(rows) > params.page_size:
+            # One row more than the page was read: another page follows, after its last.
+            last = dict(zip(names, rows[params.page_size - 1], strict=True))
+            found = Slice(count, rows[: params.page_size], row_cursor(SimpleNamespace(**last)))
+        return _page_response(url, params, found, self.reader.validate(found.rows))
 
 
 # The organization a statement acts for, bound by `Repository.insert`: an expression among an

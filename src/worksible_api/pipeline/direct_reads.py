@@ -55,7 +55,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from worksible_api.auth.dependencies import authenticate_request
 from worksible_api.auth.principal import Principal
 from worksible_api.db.repository import Repository, input_names
-from worksible_api.db.rows import TenantRows
+from worksible_api.db.rows import TenantRows, pooled_driver
 from worksible_api.error_handlers import validation_problem
 from worksible_api.errors import NotFound
 from worksible_api.failures import backing_service_problem
@@ -210,10 +210,26 @@ class DirectList:
             params, filters = await self._query(request)
         except RequestValidationError as exc:
             raise validation_problem(request, exc) from exc
-        async with request.app.state.read_sessionmaker() as session:
-            rows = self.listed.repository(session, principal.organization_id)
-            page = await rows.page(rows.asked(**filters), params, request.url, self.listed.out)
+        page = await self._page(request, principal, params, filters)
         return Response(self.response.dump_json(page, by_alias=True), media_type="application/json")
+
+    async def _page(
+        self, request: Request, principal: Principal, params: Any, filters: dict[str, Any]
+    ) -> Any:
+        """The page, as `Repository.page` reads it; by its compiled statement on a pooled
+        connection when it can be (a session costs more than the page's query)."""
+        repository, out = self.listed.repository, self.listed.out
+        asked = repository.filters.asked(**filters)
+        engine = request.app.state.engine
+        compiled = repository.compiled_read(
+            principal.organization_id, asked, params, out, engine.dialect
+        )
+        if compiled is not None:
+            async with pooled_driver(engine) as driver:
+                return await compiled.page(driver, request.url)
+        async with request.app.state.read_sessionmaker() as session:
+            rows = repository(session, principal.organization_id)
+            return await rows.page(asked, params, request.url, out)
 
     async def _query(self, request: Request) -> tuple[Any, dict[str, Any]]:
         """The paging parameters and the filters, or their errors, as FastAPI would find them:
