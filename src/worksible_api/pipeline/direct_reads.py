@@ -61,7 +61,7 @@ from worksible_api.errors import NotFound
 from worksible_api.failures import backing_service_problem
 from worksible_api.guards import walk_dependants
 from worksible_api.kit.ids import parse_id
-from worksible_api.kit.pagination import ListParamsDep, Page, list_params
+from worksible_api.kit.pagination import ListParams, ListParamsDep, Page, list_params
 from worksible_api.pipeline.deadline import within_deadline
 from worksible_api.pipeline.transaction import SessionDep
 
@@ -214,8 +214,8 @@ class DirectList:
         return Response(self.response.dump_json(page, by_alias=True), media_type="application/json")
 
     async def _page(
-        self, request: Request, principal: Principal, params: Any, filters: dict[str, Any]
-    ) -> Any:
+        self, request: Request, principal: Principal, params: ListParams, filters: dict[str, Any]
+    ) -> Page[Any]:
         """The page, as `Repository.page` reads it; by its compiled statement on a pooled
         connection when it can be (a session costs more than the page's query)."""
         repository, out = self.listed.repository, self.listed.out
@@ -231,13 +231,13 @@ class DirectList:
             rows = repository(session, principal.organization_id)
             return await rows.page(asked, params, request.url, out)
 
-    async def _query(self, request: Request) -> tuple[Any, dict[str, Any]]:
+    async def _query(self, request: Request) -> tuple[ListParams, dict[str, Any]]:
         """The paging parameters and the filters, or their errors, as FastAPI would find them:
         `list_params` runs only when its own parameters are valid, and may refuse them."""
         paging, errors = request_params_to_args(self.paging, request.query_params)
         params = await list_params(**paging) if not errors else None
         filters, filter_errors = request_params_to_args(self.filters, request.query_params)
-        if errors or filter_errors:
+        if params is None or filter_errors:
             raise RequestValidationError([*errors, *filter_errors])
         return params, filters
 
