@@ -31,7 +31,7 @@ from worksible_api.domains.freelancers.repository import FreelancerRepository
 from worksible_api.domains.freelancers.schemas import FreelancerOut
 from worksible_api.models import Freelancer
 from worksible_api.pipeline import ApiRoute, path_object
-from worksible_api.pipeline.direct_reads import DirectReads, retrieve
+from worksible_api.pipeline.direct_reads import DirectReads, listing, retrieve
 
 # Headers whose values differ between any two requests.
 PER_REQUEST = {"x-request-id", "ratelimit-remaining", "ratelimit-reset", "ratelimit", "date"}
@@ -376,3 +376,17 @@ async def test_a_compiled_page_is_read_without_a_session(
         assert (keyset.status_code, opened) == (200, [1])
     finally:
         app.state.read_sessionmaker = sessionmaker
+
+
+def test_a_list_asking_for_a_filter_its_repository_lacks_stops_the_app() -> None:
+    router = APIRouter(prefix="/v1/things", route_class=ApiRoute)
+    with pytest.raises(TypeError, match=r"list_things.*'colour'"):
+        listing(
+            router,
+            response=FreelancerOut,
+            principal=FreelancersRead,
+            repository=FreelancerRepository,
+            query={"status": str | None, "colour": str | None},
+            name="list_things",
+            summary="List things",
+        )

@@ -332,9 +332,10 @@ class Repository(Generic[ModelT]):
             return None
         return _counted(table, self.organization_id, narrowed=params.filters_time)
 
-    def asked(self, **given: Any) -> Asked:
+    @classmethod
+    def asked(cls, **given: Any) -> Asked:
         """The list's filters (`filters`) a request gives, those not None, with their values."""
-        return self.filters.asked(**given)
+        return cls.filters.asked(**given)
 
     async def page(
         self,

@@ -131,7 +131,11 @@ def listing(
     annotation), None when absent, named as `repository.filters` names the filter.
 
     As with `retrieve`, the declaration is the whole operation: FastAPI routes it and the
-    OpenAPI document describes it like any route, and the direct reads answer it."""
+    OpenAPI document describes it like any route, and the direct reads answer it. A query
+    parameter the repository has no filter for stops the app here, not at the first request."""
+    unknown = set(query) - set(repository.filters.by_name)
+    if unknown:
+        raise TypeError(f"{name}: {sorted(unknown)} are not filters of {repository.__name__}")
 
     async def endpoint(**arguments: Any) -> Page[Any]:
         rows = repository(arguments["session"], arguments["principal"].organization_id)
@@ -219,7 +223,7 @@ class DirectList:
         """The page, as `Repository.page` reads it; by its compiled statement on a pooled
         connection when it can be (a session costs more than the page's query)."""
         repository, out = self.listed.repository, self.listed.out
-        asked = repository.filters.asked(**filters)
+        asked = repository.asked(**filters)
         engine = request.app.state.engine
         compiled = repository.compiled_read(
             principal.organization_id, asked, params, out, engine.dialect
