@@ -24,6 +24,7 @@ from tests.factories.project_controls import create_cost_code
 from tests.factories.projects import create_project
 from tests.factories.tenants import Tenant, create_tenant, create_test_tenant
 from tests.factories.timesheets import create_timed_timesheet, create_timesheet
+from tests.factories.users import create_user
 from tests.fixtures.apps import app_with
 from worksible_api.config import Settings
 from worksible_api.domains.freelancers.auth import FreelancersRead
@@ -102,6 +103,23 @@ async def _payout(app: FastAPI, tenant: Tenant) -> str:
     return f"/v1/payouts/{made.json()['id']}"
 
 
+async def _user(app: FastAPI, tenant: Tenant) -> str:
+    user, _ = await create_user(app, tenant.organization)
+    return f"/v1/users/{user.id}"
+
+
+async def _webhook_endpoint(app: FastAPI, tenant: Tenant) -> str:
+    async with client_for(app) as http:
+        made = await http.post(
+            "/v1/webhook-endpoints",
+            headers=tenant.headers,
+            # A public address written as an IP literal: no DNS needed.
+            json={"url": "https://93.184.215.14/hooks", "events": ["*"], "description": "ERP"},
+        )
+    assert made.status_code == 201, made.text
+    return f"/v1/webhook-endpoints/{made.json()['id']}"
+
+
 # Every retrieve declared with `retrieve` (a plain read of its path object), and how to make
 # an object for it: each is compared with its FastAPI route below.
 RETRIEVES: dict[str, Creates] = {
@@ -114,6 +132,8 @@ RETRIEVES: dict[str, Creates] = {
     "get_payout": _payout,
     "get_cost_code": _cost_code,
     "get_clock_event": _clock_event,
+    "get_user": _user,
+    "get_endpoint": _webhook_endpoint,
 }
 
 
@@ -160,7 +180,11 @@ async def test_an_object_is_answered_byte_for_byte_as_the_route_answers(
     assert response.json()["id"] == path.rpartition("/")[2]
 
 
-@pytest.mark.parametrize("route", sorted(RETRIEVES))
+# Users sign in to live data: a test twin has none (API.md §17).
+LIVE_ONLY = {"get_user"}
+
+
+@pytest.mark.parametrize("route", sorted(set(RETRIEVES) - LIVE_ONLY))
 async def test_a_test_mode_object_is_answered_as_the_route_answers_it(
     app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, route: str
 ) -> None:
@@ -170,6 +194,15 @@ async def test_a_test_mode_object_is_answered_as_the_route_answers_it(
     assert response.json()["livemode"] is False
     # A live key of the same organization does not see it, either way.
     assert_problem(await assert_same_answer(app, client, path, tenant.headers), 404, "not_found")
+
+
+@pytest.mark.parametrize("route", sorted(LIVE_ONLY))
+async def test_a_test_key_is_answered_as_the_route_answers_it_for_a_live_only_object(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, route: str
+) -> None:
+    test = await create_test_tenant(app, tenant)
+    path = await RETRIEVES[route](app, tenant)
+    assert_problem(await assert_same_answer(app, client, path, test.headers), 404, "not_found")
 
 
 async def test_errors_come_in_the_route_order_with_the_same_bodies(

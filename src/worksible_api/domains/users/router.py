@@ -16,7 +16,7 @@ from worksible_api.domains.users.schemas import (
 from worksible_api.domains.users.service import UserService
 from worksible_api.models import User
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import listing
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/users", tags=["Users"], route_class=ApiRoute)
 
@@ -60,9 +60,15 @@ async def create_user(request: Request, service: Service, body: UserCreate) -> U
     return UserWithInvite.of(user, token, request.app.state.settings.public_base_url)
 
 
-@router.get("/{user_id}", response_model=UserOut, summary="Retrieve a user")
-async def get_user(user_id: str, principal: UsersRead, user: PathUser) -> UserOut:
-    return UserOut.model_validate(user)
+retrieve(
+    router,
+    "/{user_id}",
+    response_model=UserOut,
+    principal=UsersRead,
+    path_object=PathUser,
+    name="get_user",
+    summary="Retrieve a user",
+)
 
 
 @router.patch(

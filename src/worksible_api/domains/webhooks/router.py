@@ -18,7 +18,7 @@ from worksible_api.domains.webhooks.service import WebhookEndpointService
 from worksible_api.kit.pagination import ListParamsDep, Page
 from worksible_api.models import WebhookEndpoint
 from worksible_api.pipeline import ApiRoute, SessionDep, path_object
-from worksible_api.pipeline.direct_reads import listing
+from worksible_api.pipeline.direct_reads import listing, retrieve
 
 router = APIRouter(prefix="/webhook-endpoints", tags=["Webhooks"], route_class=ApiRoute)
 
@@ -66,13 +66,15 @@ async def create_endpoint(
     return WebhookEndpointWithSecret.model_validate(await service.create(body))
 
 
-@router.get(
-    "/{endpoint_id}", response_model=WebhookEndpointOut, summary="Retrieve a webhook endpoint"
+retrieve(
+    router,
+    "/{endpoint_id}",
+    response_model=WebhookEndpointOut,
+    principal=WebhooksRead,
+    path_object=PathEndpoint,
+    name="get_endpoint",
+    summary="Retrieve a webhook endpoint",
 )
-async def get_endpoint(
-    endpoint_id: str, principal: WebhooksRead, endpoint: PathEndpoint
-) -> WebhookEndpointOut:
-    return WebhookEndpointOut.model_validate(endpoint)
 
 
 @router.patch(
