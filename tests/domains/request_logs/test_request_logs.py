@@ -182,6 +182,34 @@ class TestWriter:
             row["request_id"] for row in rows
         }
 
+    async def test_rows_recorded_during_a_flush_wait_for_the_next_one(
+        self, app: FastAPI, tenant: Tenant
+    ) -> None:
+        """A steady stream of requests is written in batches: a flush that also wrote what
+        arrived while it wrote would never end, one transaction for every few rows."""
+        first = [log_row(tenant) for _ in range(2)]
+        meanwhile = [log_row(tenant) for _ in range(3)]
+
+        @asynccontextmanager
+        async def session_while_requests_arrive() -> AsyncIterator[AsyncSession]:
+            while meanwhile:  # answered while the first batch is written
+                writer.record(meanwhile.pop())
+            async with app.state.sessionmaker() as session:
+                yield session
+
+        writer = RequestLogWriter(session_while_requests_arrive)  # type: ignore[arg-type]
+        for row in first:
+            writer.record(row)
+        flushed = await writer.flush()
+        assert writer.pending == 3
+        assert flushed
+        assert await written(app, [row["request_id"] for row in first]) == {
+            row["request_id"] for row in first
+        }
+        # Stopping writes everything still queued.
+        await writer.stop()
+        assert writer.pending == 0
+
     @pytest.mark.parametrize("fault", ["missing-database", "refused"])
     async def test_rows_wait_while_postgresql_is_unavailable(
         self, settings: Settings, tenant: Tenant, fault: str

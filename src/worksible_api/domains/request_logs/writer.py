@@ -63,14 +63,22 @@ class RequestLogWriter:
             await asyncio.sleep(FLUSH_SECONDS)
             await self.flush()
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Writes the rows queued when it begins; False when PostgreSQL is unavailable and
+        they wait. Rows recorded while it writes wait for the next flush: were they written
+        too, a steady stream of requests would keep the flush going in batches of the few rows
+        each write let in, each costing a transaction (~2 ms of CPU for 4 rows, against
+        ~0.03 ms a row in a batch of 1000)."""
         async with self._flushing:
-            while self._pending:
-                batch = [
-                    self._pending.popleft() for _ in range(min(BATCH_SIZE, len(self._pending)))
-                ]
+            queued = len(self._pending)
+            while queued > 0 and self._pending:
+                # `record` may have dropped the oldest rows meanwhile: never more than are left.
+                size = min(BATCH_SIZE, queued, len(self._pending))
+                batch = [self._pending.popleft() for _ in range(size)]
+                queued -= size
                 if not await self._write(batch):
-                    return
+                    return False
+        return True
 
     async def _write(self, batch: list[Row]) -> bool:
         """Writes `batch`; False when PostgreSQL is unavailable, the unwritten rows queued again.
@@ -122,7 +130,9 @@ class RequestLogWriter:
                 self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self.flush()
+        # Until nothing is left: requests answered while this runs may still record rows.
+        while self._pending and await self.flush():
+            pass
         if self._pending:
             logger.error(
                 "request log: %d rows could not be written at shutdown", len(self._pending)
