@@ -12,6 +12,7 @@ from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
+from hiredis import pack_command
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.commands.core import AsyncScript
@@ -134,10 +135,16 @@ async def call(redis: RedisClient, *command: Any) -> Any:
     pool = redis.connection_pool
     connection = await pool.get_connection()  # type: ignore[no-untyped-call]  # untyped upstream
     try:
-        await connection.send_command(*command)
-        return await connection.read_response()
+        return await _send(connection, command)
     finally:
         await pool.release(connection)
+
+
+async def _send(connection: Any, command: Sequence[Any]) -> Any:
+    """`command` sent on `connection`, and its reply. Packed by hiredis, in C (~1 µs for the
+    gate's script): redis-py's asyncio connection packs in Python (~7 µs)."""
+    await connection.send_packed_command(pack_command(tuple(command)))
+    return await connection.read_response()
 
 
 # Replies that mean the client's map of the cluster is out of date (a failover, slots moving,
@@ -160,8 +167,7 @@ async def _call_in_cluster(redis: RedisCluster, command: Sequence[Any]) -> Any:
     node = serving[0]
     connection = node.acquire_connection()
     try:
-        await connection.send_command(*command)
-        return await connection.read_response()
+        return await _send(connection, command)
     except _TOPOLOGY_CHANGED:
         pass
     finally:
