@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, TypeAdapter
@@ -39,6 +39,8 @@ from worksible_api.models.row_count import COUNTED_TABLES, RowCount
 ModelT = TypeVar("ModelT", bound=Base)
 OutT = TypeVar("OutT")
 OutModelT = TypeVar("OutModelT", bound=BaseModel)
+# A row read to change it: FOR UPDATE, or FOR SHARE to keep it as it is meanwhile.
+RowLock = Literal["update", "share"]
 RowT = TypeVar("RowT")
 
 
@@ -245,14 +247,23 @@ class Repository(Generic[ModelT]):
         object_id = parse_id(raw_id)
         if object_id is None:
             return None
+        statement, parameters = self.by_id(object_id, "update" if for_update else None)
+        result = await self.session.execute(statement, parameters)
+        found: ModelT | None = result.scalar_one_or_none()
+        return found
+
+    def by_id(
+        self, object_id: UUID, lock: RowLock | None = None
+    ) -> tuple[Select[ModelT], dict[str, Any]]:
+        """The statement reading one of this organization's rows, `lock`ed if asked, and its
+        parameters. A repository scoped by its organization alone (most) runs one statement
+        made once per model and lock, its values bound at execution: building the statement
+        and its cache key for each call cost more CPU than running it (~170 µs a read)."""
+        if type(self).scoped is Repository.scoped:
+            parameters = {"organization_id": self.organization_id, "object_id": object_id}
+            return _row_by_id(self.model, lock), parameters
         model: Any = self.model
-        statement = self.scoped().where(model.id == object_id)
-        if for_update:
-            # populate_existing: an object already in the session is refreshed from the row
-            # now locked, so the rule that follows reads the committed state, not a stale copy.
-            statement = statement.with_for_update().execution_options(populate_existing=True)
-        result: ModelT | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return result
+        return _locked(self.scoped().where(model.id == object_id), lock), {}
 
     async def get(self, raw_id: str | UUID, *, for_update: bool = False) -> ModelT:
         found = await self.find(raw_id, for_update=for_update)
@@ -467,6 +478,25 @@ class InsertStatement:
     column_keys: dict[str, str]
     # The RETURNING columns' attribute names, in order.
     attribute_names: tuple[str, ...]
+
+
+def _locked(statement: Select[ModelT], lock: RowLock | None) -> Select[ModelT]:
+    if lock is None:
+        return statement
+    # populate_existing: an object already in the session is refreshed from the row now
+    # locked, so the rule that follows reads the committed state, not a stale copy.
+    locked = statement.with_for_update(read=lock == "share")
+    return locked.execution_options(populate_existing=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _row_by_id(model: type[ModelT], lock: RowLock | None) -> Select[ModelT]:
+    """One row of `model` by `organization_id` and `object_id`, both bound at execution."""
+    table: Any = model
+    statement = select(model).where(
+        table.organization_id == bindparam("organization_id"), table.id == bindparam("object_id")
+    )
+    return _locked(statement, lock)
 
 
 @functools.lru_cache(maxsize=256)

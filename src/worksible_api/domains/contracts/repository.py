@@ -6,7 +6,7 @@ writes never wait on each other in a cycle.
 """
 
 from datetime import date
-from typing import Any, TypeVar, TypeVarTuple
+from typing import TypeVar, TypeVarTuple
 from uuid import UUID
 
 from sqlalchemy import Select, func, select
@@ -24,15 +24,10 @@ ColumnsT = TypeVarTuple("ColumnsT")
 
 
 class LockingRepository(Repository[ModelT]):
-    def _by_id(self, object_id: UUID) -> Select[ModelT]:
-        model: Any = self.model
-        # populate_existing: an object already in the session is refreshed from the locked row.
-        return self.scoped().where(model.id == object_id).execution_options(populate_existing=True)
-
     async def lock(self, object_id: UUID, *, shared: bool = False) -> ModelT:
         """The row, re-read under FOR UPDATE (or FOR SHARE) once the lock is held."""
-        statement = self._by_id(object_id).with_for_update(read=shared)
-        result: ModelT = (await self.session.execute(statement)).scalar_one()
+        statement, parameters = self.by_id(object_id, "share" if shared else "update")
+        result: ModelT = (await self.session.execute(statement, parameters)).scalar_one()
         return result
 
     async def referenced_locked(self, raw_id: str, field: str, *, shared: bool = False) -> ModelT:
@@ -40,8 +35,8 @@ class LockingRepository(Repository[ModelT]):
         object_id = parse_id(raw_id)
         found = None
         if object_id is not None:
-            statement = self._by_id(object_id).with_for_update(read=shared)
-            found = (await self.session.execute(statement)).scalar_one_or_none()
+            statement, parameters = self.by_id(object_id, "share" if shared else "update")
+            found = (await self.session.execute(statement, parameters)).scalar_one_or_none()
         if found is None:
             raise ValidationFailed.for_field(
                 ["body", field], f"No such {self.object_name}: {raw_id}"
