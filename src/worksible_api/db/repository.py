@@ -489,14 +489,18 @@ def _locked(statement: Select[ModelT], lock: RowLock | None) -> Select[ModelT]:
     return locked.execution_options(populate_existing=True)
 
 
+def bound_to_organization(model: type[ModelT]) -> Select[ModelT]:
+    """`model`'s rows of the organization bound at execution as `organization_id`: what
+    `Repository.scoped` reads, for a statement made once and run with its values."""
+    table: Any = model
+    return select(model).where(table.organization_id == bindparam("organization_id"))
+
+
 @functools.lru_cache(maxsize=256)
 def _row_by_id(model: type[ModelT], lock: RowLock | None) -> Select[ModelT]:
     """One row of `model` by `organization_id` and `object_id`, both bound at execution."""
     table: Any = model
-    statement = select(model).where(
-        table.organization_id == bindparam("organization_id"), table.id == bindparam("object_id")
-    )
-    return _locked(statement, lock)
+    return _locked(bound_to_organization(model).where(table.id == bindparam("object_id")), lock)
 
 
 @functools.lru_cache(maxsize=256)

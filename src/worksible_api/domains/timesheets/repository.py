@@ -29,7 +29,7 @@ from sqlalchemy.types import TypeEngine
 from uuid_utils.compat import uuid7
 
 from worksible_api.db.filters import Filters, before, equals, on_or_after, same_id
-from worksible_api.db.repository import Repository
+from worksible_api.db.repository import Repository, bound_to_organization
 from worksible_api.domains.contracts.repository import LockingRepository
 from worksible_api.errors import ValidationFailed
 from worksible_api.kit.ids import parse_id
@@ -272,6 +272,19 @@ class TimesheetRepository(LockingRepository[Timesheet]):
         return list(await self.session.execute(statement))
 
 
+# Made once: every approval and rejection asks it, and building it cost more than running it.
+_OPEN_CONTAINING = (
+    bound_to_organization(TimesheetClash)
+    .where(
+        TimesheetClash.status == "open",
+        TimesheetClash.timesheet_ids.overlap(
+            bindparam("timesheet_ids", type_=TimesheetClash.timesheet_ids.type)
+        ),
+    )
+    .order_by(TimesheetClash.created_at, TimesheetClash.id)
+)
+
+
 class ClashRepository(Repository[TimesheetClash]):
     """Clash rows (API.md §13). Every write to a freelancer's clashes happens under that
     freelancer's row lock (the lock bookings take), so reading them needs no lock of its own."""
@@ -286,15 +299,8 @@ class ClashRepository(Repository[TimesheetClash]):
         """The open clashes holding any of the entries (the GIN index on timesheet_ids)."""
         if not timesheet_ids:
             return []
-        statement = (
-            self.scoped()
-            .where(
-                TimesheetClash.status == "open",
-                TimesheetClash.timesheet_ids.overlap(list(timesheet_ids)),
-            )
-            .order_by(TimesheetClash.created_at, TimesheetClash.id)
-        )
-        return list((await self.session.execute(statement)).scalars())
+        parameters = {"organization_id": self.organization_id, "timesheet_ids": [*timesheet_ids]}
+        return list((await self.session.execute(_OPEN_CONTAINING, parameters)).scalars())
 
     async def resolve(self, clashes: Iterable[TimesheetClash]) -> None:
         now = utc_now()
