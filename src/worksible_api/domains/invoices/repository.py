@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from worksible_api.db.repository import Repository
@@ -13,6 +13,22 @@ from worksible_api.models import (
     InvoiceNumberSequence,
     Project,
     Timesheet,
+)
+
+# Made once, run with their values: building them per call cost more than running them.
+_LINES_OF = (
+    select(InvoiceLine)
+    .where(InvoiceLine.invoice_id.in_(bindparam("invoice_ids", expanding=True)))
+    .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+)
+_NEXT_NUMBER = (
+    insert(InvoiceNumberSequence)
+    .values(organization_id=bindparam("organization_id"), last_number=1)
+    .on_conflict_do_update(
+        index_elements=[InvoiceNumberSequence.organization_id],
+        set_={"last_number": InvoiceNumberSequence.last_number + 1},
+    )
+    .returning(InvoiceNumberSequence.last_number)
 )
 
 
@@ -44,13 +60,9 @@ class InvoiceRepository(Repository[Invoice]):
         """The lines of many invoices in one query (a list page), in their order."""
         if not invoice_ids:
             return {}
-        statement = (
-            select(InvoiceLine)
-            .where(InvoiceLine.invoice_id.in_(invoice_ids))
-            .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
-        )
         grouped: dict[UUID, list[InvoiceLine]] = {}
-        for line in (await self.session.execute(statement)).scalars():
+        lines = await self.session.execute(_LINES_OF, {"invoice_ids": [*invoice_ids]})
+        for line in lines.scalars():
             grouped.setdefault(line.invoice_id, []).append(line)
         return grouped
 
@@ -73,16 +85,10 @@ class InvoiceRepository(Repository[Invoice]):
         finalizes are serialized and a number is never given twice; a rollback restores the
         row, so an abandoned finalize leaves no gap.
         """
-        statement = (
-            insert(InvoiceNumberSequence)
-            .values(organization_id=self.organization_id, last_number=1)
-            .on_conflict_do_update(
-                index_elements=[InvoiceNumberSequence.organization_id],
-                set_={"last_number": InvoiceNumberSequence.last_number + 1},
-            )
-            .returning(InvoiceNumberSequence.last_number)
+        numbered = await self.session.execute(
+            _NEXT_NUMBER, {"organization_id": self.organization_id}
         )
-        number: int = (await self.session.execute(statement)).scalar_one()
+        number: int = numbered.scalar_one()
         return number
 
     async def lock_uninvoiced_time(
