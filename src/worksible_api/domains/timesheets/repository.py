@@ -53,6 +53,11 @@ def array_param(name: str, values: Iterable[Any], item_type: TypeEngine[Any]) ->
     return cast(bindparam(name, list(values), type_=ARRAY(item_type)), ARRAY(item_type))
 
 
+def array_slot(name: str, item_type: TypeEngine[Any]) -> ColumnElement[Any]:
+    """`array_param` whose values are given at execution, for a statement made once."""
+    return cast(bindparam(name, type_=ARRAY(item_type)), ARRAY(item_type))
+
+
 def uuid_array(name: str, values: Iterable[UUID | None]) -> ColumnElement[Any]:
     return array_param(name, values, PgUUID(as_uuid=True))
 
@@ -137,6 +142,34 @@ def _counted_columns() -> Select[UUID, UUID, date, int, datetime | None, datetim
     )
 
 
+# The counted entries of freelancers (`freelancer_ids`), each in its range of work dates
+# (`firsts`, `lasts`), of an `organization_id`: made once, as every booking asks it, and
+# building it cost more than running it.
+_WANTED = (
+    func.unnest(
+        array_slot("freelancer_ids", PgUUID(as_uuid=True)),
+        array_slot("firsts", Date()),
+        array_slot("lasts", Date()),
+    )
+    .table_valued(
+        column("freelancer_id", PgUUID(as_uuid=True)),
+        column("first", Date()),
+        column("last", Date()),
+    )
+    .render_derived(name="wanted")
+)
+_COUNTED_IN_RANGES = (
+    _counted_columns()
+    .join(_WANTED, Timesheet.freelancer_id == _WANTED.c.freelancer_id)
+    .where(
+        Timesheet.organization_id == bindparam("organization_id"),
+        Timesheet.status != "rejected",
+        Timesheet.work_date.between(_WANTED.c.first, _WANTED.c.last),
+    )
+    .order_by(Timesheet.created_at, Timesheet.id)
+)
+
+
 class TimesheetRepository(LockingRepository[Timesheet]):
     model = Timesheet
     object_name = "timesheet"
@@ -166,31 +199,14 @@ class TimesheetRepository(LockingRepository[Timesheet]):
         statement for any number of freelancers (a clock batch)."""
         if not ranges:
             return {}
-        wanted = (
-            func.unnest(
-                uuid_array("freelancer_ids", (r.freelancer_id for r in ranges)),
-                array_param("firsts", (r.first for r in ranges), Date()),
-                array_param("lasts", (r.last for r in ranges), Date()),
-            )
-            .table_valued(
-                column("freelancer_id", PgUUID(as_uuid=True)),
-                column("first", Date()),
-                column("last", Date()),
-            )
-            .render_derived(name="wanted")
-        )
-        statement = (
-            _counted_columns()
-            .join(wanted, Timesheet.freelancer_id == wanted.c.freelancer_id)
-            .where(
-                Timesheet.organization_id == self.organization_id,
-                Timesheet.status != "rejected",
-                Timesheet.work_date.between(wanted.c.first, wanted.c.last),
-            )
-            .order_by(Timesheet.created_at, Timesheet.id)
-        )
+        parameters = {
+            "organization_id": self.organization_id,
+            "freelancer_ids": [r.freelancer_id for r in ranges],
+            "firsts": [r.first for r in ranges],
+            "lasts": [r.last for r in ranges],
+        }
         found: dict[UUID, list[CountedEntry]] = {}
-        for row in await self.session.execute(statement):
+        for row in await self.session.execute(_COUNTED_IN_RANGES, parameters):
             found.setdefault(row.freelancer_id, []).append(
                 CountedEntry(row.id, row.work_date, row.minutes, row.started_at, row.ended_at)
             )
