@@ -234,6 +234,13 @@ class Repository(Generic[ModelT]):
             self._scoped = select(self.model).where(model.organization_id == self.organization_id)
         return self._scoped
 
+    @classmethod
+    def scoped_by_organization_alone(cls) -> bool:
+        """Whether its rows are the organization's rows and nothing narrower (most
+        repositories): then a row by id can be read by a statement made once, with the
+        organization bound (`by_id`, the direct reads)."""
+        return cls.scoped is Repository.scoped
+
     def with_external_id(
         self, statement: Select[ModelT], external_id: str | None
     ) -> Select[ModelT]:
@@ -259,7 +266,7 @@ class Repository(Generic[ModelT]):
         parameters. A repository scoped by its organization alone (most) runs one statement
         made once per model and lock, its values bound at execution: building the statement
         and its cache key for each call cost more CPU than running it (~170 µs a read)."""
-        if type(self).scoped is Repository.scoped:
+        if self.scoped_by_organization_alone():
             parameters = {"organization_id": self.organization_id, "object_id": object_id}
             return _row_by_id(self.model, lock), parameters
         model: Any = self.model

@@ -350,7 +350,7 @@ def _direct_read(
     if len(loads) != 1:
         raise TypeError(f"{route.name}: a direct read is a GET with one scope and one path object")
     (path_object,) = loads
-    if path_object.for_update or path_object.repository.scoped is not Repository.scoped:
+    if path_object.for_update or not path_object.repository.scoped_by_organization_alone():
         raise TypeError(f"{route.name}: its path object is not a plain read by id")
     model = path_object.repository.model
     rows = TenantRows(model, dialect)
