@@ -25,6 +25,7 @@ from tests.factories.projects import create_project
 from tests.factories.tenants import Tenant, create_tenant, create_test_tenant
 from tests.factories.timesheets import create_timed_timesheet, create_timesheet
 from tests.factories.users import create_user
+from tests.factories.webhooks import create_webhook_endpoint
 from tests.fixtures.apps import app_with
 from worksible_api.config import Settings
 from worksible_api.domains.freelancers.auth import FreelancersRead
@@ -110,14 +111,8 @@ async def _user(app: FastAPI, tenant: Tenant) -> str:
 
 async def _webhook_endpoint(app: FastAPI, tenant: Tenant) -> str:
     async with client_for(app) as http:
-        made = await http.post(
-            "/v1/webhook-endpoints",
-            headers=tenant.headers,
-            # A public address written as an IP literal: no DNS needed.
-            json={"url": "https://93.184.215.14/hooks", "events": ["*"], "description": "ERP"},
-        )
-    assert made.status_code == 201, made.text
-    return f"/v1/webhook-endpoints/{made.json()['id']}"
+        made = await create_webhook_endpoint(http, tenant, description="ERP")
+    return f"/v1/webhook-endpoints/{made['id']}"
 
 
 # Every retrieve declared with `retrieve` (a plain read of its path object), and how to make

@@ -19,6 +19,7 @@ from tests.factories.payments import create_payment
 from tests.factories.project_controls import create_cost_code, create_worked_example
 from tests.factories.spies import statements_on
 from tests.factories.tenants import Tenant
+from tests.factories.webhooks import create_webhook_endpoint
 from tests.test_sync import top_level_lists
 from worksible_api.db.repository import RowReader
 from worksible_api.domains.api_keys.schemas import ApiKeyOut
@@ -59,9 +60,7 @@ async def _seed(app: FastAPI, client: httpx.AsyncClient, tenant: Tenant) -> None
     await create_payment(app, invoice)
     await create_cost_code(app, tenant.organization)
     await create_kiosk(app, tenant.organization)
-    endpoint = {"url": "https://93.184.215.14/hooks", "events": ["*"]}
-    created = await client.post("/v1/webhook-endpoints", json=endpoint, headers=tenant.headers)
-    assert created.status_code == 201, created.text
+    await create_webhook_endpoint(client, tenant)
 
 
 async def test_every_object_in_a_list_is_what_its_retrieve_answers(

@@ -12,6 +12,7 @@ from tests.factories.organizations import create_organization
 from tests.factories.request_logs import log_row, write_rows
 from tests.factories.tenants import Tenant
 from tests.factories.users import create_user, form_token, signed_in
+from tests.factories.webhooks import PUBLIC_HOOK_URL, create_webhook_endpoint
 
 from worksible_api.domains.request_logs import traffic as traffic_module
 from worksible_api.domains.request_logs.repository import HOUR
@@ -21,7 +22,6 @@ from worksible_api.models import User
 from worksible_api.models.organization import Plan
 
 SETTINGS = "/dashboard/settings/api"
-HOOK_URL = "https://93.184.215.14/hooks"
 MINUTE = timedelta(minutes=1)
 PAGES = ["/dashboard/", SETTINGS, "/dashboard/logs", "/dashboard/deprecations"]
 REVEALED = re.compile(
@@ -118,7 +118,7 @@ class TestApiAndIntegrations:
             made = await browser.submit(
                 SETTINGS,
                 f"{SETTINGS}/webhooks",
-                url=HOOK_URL,
+                url=PUBLIC_HOOK_URL,
                 events=["invoice.paid", "payout.failed"],
                 description="Payroll system",
             )
@@ -126,7 +126,7 @@ class TestApiAndIntegrations:
             secret = revealed(made.text)
             assert secret.startswith("whsec_")
             listed = await browser.http.get(SETTINGS)
-            assert HOOK_URL in listed.text
+            assert PUBLIC_HOOK_URL in listed.text
             assert secret not in listed.text
             endpoint_id = re.findall(r'data-endpoint-id="([^"]+)"', listed.text)[0]
             base = f"{SETTINGS}/webhooks/{endpoint_id}"
@@ -150,8 +150,8 @@ class TestApiAndIntegrations:
         [
             ({"url": "https://10.1.2.3/hooks", "all_events": "1"}, "non-public"),
             ({"url": "http://93.184.215.14/hooks", "all_events": "1"}, "https"),
-            ({"url": HOOK_URL}, "Choose the events"),
-            ({"url": HOOK_URL, "events": ["no.such_event"]}, "no event type no.such_event"),
+            ({"url": PUBLIC_HOOK_URL}, "Choose the events"),
+            ({"url": PUBLIC_HOOK_URL, "events": ["no.such_event"]}, "no event type no.such_event"),
         ],
     )
     async def test_a_refused_endpoint_says_why_and_adds_nothing(
@@ -219,12 +219,7 @@ class TestTenancy:
     ) -> None:
         theirs, their_key = await create_api_key(app, other_tenant.organization)
         kiosk, _ = await create_kiosk(app, other_tenant.organization)
-        hook = await client.post(
-            "/v1/webhook-endpoints",
-            headers=other_tenant.headers,
-            json={"url": HOOK_URL, "events": ["*"]},
-        )
-        hook_id = hook.json()["id"]
+        hook_id = (await create_webhook_endpoint(client, other_tenant))["id"]
         async with signed_in(app, owner) as browser:
             page = await browser.http.get(SETTINGS)
             token = form_token(page.text)
