@@ -46,6 +46,10 @@ _EXTERNAL_ID_TAKEN = {
 }
 
 
+def _conflict() -> errors.ApiError:
+    return errors.Conflict("The request conflicts with the current state of a resource.")
+
+
 def infrastructure_error(exc: BaseException) -> errors.ApiError | None:
     """Classifies failures of PostgreSQL or Redis; None when `exc` is not one of them."""
     if isinstance(exc, sa_exc.IntegrityError):
@@ -54,7 +58,7 @@ def infrastructure_error(exc: BaseException) -> errors.ApiError | None:
             return errors.Conflict(
                 f"The external_id is already used by another {taken} of your organization."
             )
-        return errors.Conflict("The request conflicts with the current state of a resource.")
+        return _conflict()
     if isinstance(exc, sa_exc.DataError):
         return errors.ValidationFailed(
             "A value in the request is out of range or malformed.",
@@ -76,8 +80,12 @@ def infrastructure_error(exc: BaseException) -> errors.ApiError | None:
             or _unavailable_sqlstate(sqlstate)
         )
         return _database_unavailable() if unavailable else None
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        # Raised by asyncpg itself, where a write bypasses SQLAlchemy (db/transaction.py).
+        return _conflict()
     if isinstance(exc, DRIVER_ERRORS):
-        # Raised by asyncpg itself, where a read bypasses SQLAlchemy (db/rows.py).
+        # Raised by asyncpg itself, where a statement bypasses SQLAlchemy (db/rows.py,
+        # db/transaction.py).
         unavailable = isinstance(exc, asyncpg.InterfaceError) or _unavailable_sqlstate(
             getattr(exc, "sqlstate", None)
         )

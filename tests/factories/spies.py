@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import asyncpg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
@@ -50,3 +51,23 @@ def statements_on(app: FastAPI) -> Iterator[list[str]]:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def driver_statements() -> Iterator[list[str]]:
+    """The SQL sent on asyncpg connections directly while the block runs: statements made
+    once and sent on the driver, and a transaction's BEGIN and COMMIT. SQLAlchemy's own
+    statements go through prepared statements and are not among them (`statements_on`)."""
+    sent: list[str] = []
+
+    def spying(real: Any) -> Any:
+        async def spy(connection: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            sent.append(query)
+            return await real(connection, query, *args, **kwargs)
+
+        return spy
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+            patch.setattr(asyncpg.Connection, name, spying(getattr(asyncpg.Connection, name)))
+        yield sent

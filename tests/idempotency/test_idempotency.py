@@ -9,8 +9,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 from tests.conftest import client_for
+from tests.factories.events import told
 from tests.factories.rows import insert
-from tests.factories.spies import record_calls
+from tests.factories.spies import driver_statements, record_calls, statements_on
 from tests.factories.tenants import Tenant
 
 from worksible_api.auth.keys import key_digest, parse_key
@@ -307,3 +308,47 @@ def test_a_stored_response_round_trips_through_one_string() -> None:
     assert StoredResponse.from_bytes(stored.to_bytes()) == stored
     empty = StoredResponse("cd" * 32, 204, "text/plain; charset=utf-8", b"")
     assert StoredResponse.from_bytes(empty.to_bytes()) == empty
+
+
+class TestRecordWithTheWrite:
+    """The record is inserted in the statement its transaction ends with, beside the write's
+    events: it costs the write no round trip of its own."""
+
+    async def test_the_record_and_the_events_are_one_statement(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        headers = with_key(tenant, f"together-{uuid4()}")
+        body = {
+            "email": f"{uuid4().hex}@example.com",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "country": "GB",
+        }
+        with statements_on(app) as through_sqlalchemy, driver_statements() as on_the_driver:
+            first = await client.post("/v1/freelancers", headers=headers, json=body)
+        assert first.status_code == 201
+        sent = through_sqlalchemy + on_the_driver
+        recording = [s for s in sent if "INSERT INTO idempotency_records" in s]
+        assert len(recording) == 1
+        assert "INSERT INTO events" in recording[0]
+        assert sum("INSERT INTO events" in statement for statement in sent) == 1
+        replay = await client.post("/v1/freelancers", headers=headers, json=body)
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.content == first.content
+        assert [type_ for type_, _ in await told(app, tenant.organization)] == [
+            "freelancer.created"
+        ]
+
+    async def test_a_write_without_events_records_its_answer_alone(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        headers = with_key(tenant, f"alone-{uuid4()}")
+        with statements_on(app) as through_sqlalchemy, driver_statements() as on_the_driver:
+            first = await client.post(KEYS, headers=headers, json={"name": "Alone"})
+        assert first.status_code == 201
+        sent = through_sqlalchemy + on_the_driver
+        assert sum("INSERT INTO idempotency_records" in statement for statement in sent) == 1
+        assert not any("INSERT INTO events" in statement for statement in sent)
+        replay = await client.post(KEYS, headers=headers, json={"name": "Alone"})
+        assert replay.content == first.content
+        assert await count_keys(app, tenant, "Alone") == 1

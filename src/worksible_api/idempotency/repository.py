@@ -2,38 +2,58 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, text, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from worksible_api.db.transaction import RowsAtCommit, insert_at_commit, transaction_driver
 from worksible_api.idempotency.stored import StoredResponse
 from worksible_api.models import IdempotencyRecord
 
-# Built once: composing these per request cost more CPU than running them.
-_LOCK_AND_FIND = text(
-    """
-    SELECT pg_try_advisory_xact_lock(hashtextextended(:lock_name, 0)) AS locked,
+# Sent on the driver (db/transaction.py `transaction_driver`): through SQLAlchemy it cost an
+# idempotent write ~4 % more CPU.
+_LOCK_AND_FIND = """
+    SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked,
            record.fingerprint, record.status_code, record.content_type, record.body,
            record.expires_at
     FROM (SELECT 1) AS one
     LEFT JOIN idempotency_records AS record
-      ON record.scope = :scope AND record.key = :key AND record.expires_at > now()
+      ON record.scope = $2 AND record.key = $3 AND record.expires_at > now()
     """
-)
-# An expired record not yet purged gives way; a live one cannot exist under the lock.
-_INSERT_RECORD = text(
-    """
-    INSERT INTO idempotency_records
+# Inserted with the write's events, in the statement its transaction ends with: no round trip
+# of its own. An expired record not yet purged gives way; a live one cannot exist under the lock.
+_NEW_RECORD = RowsAtCommit(
+    "new_idempotency_record",
+    (
+        "scope",
+        "key",
+        "organization_id",
+        "fingerprint",
+        "status_code",
+        "content_type",
+        "body",
+        "expires_at",
+    ),
+    """INSERT INTO idempotency_records
         (scope, key, organization_id, fingerprint, status_code, content_type, body, created_at,
          expires_at)
-    VALUES (:scope, :key, :organization_id, :fingerprint, :status_code, :content_type, :body,
-            now(), :expires_at)
+    SELECT scope, key, organization_id, fingerprint, status_code, content_type, body, now(),
+           expires_at
+    FROM unnest(CAST(:new_idempotency_record_scope AS varchar[]),
+                CAST(:new_idempotency_record_key AS varchar[]),
+                CAST(:new_idempotency_record_organization_id AS uuid[]),
+                CAST(:new_idempotency_record_fingerprint AS varchar[]),
+                CAST(:new_idempotency_record_status_code AS smallint[]),
+                CAST(:new_idempotency_record_content_type AS varchar[]),
+                CAST(:new_idempotency_record_body AS bytea[]),
+                CAST(:new_idempotency_record_expires_at AS timestamptz[]))
+      AS kept (scope, key, organization_id, fingerprint, status_code, content_type, body,
+               expires_at)
     ON CONFLICT (scope, key) DO UPDATE
        SET organization_id = excluded.organization_id, fingerprint = excluded.fingerprint,
            status_code = excluded.status_code,
            content_type = excluded.content_type, body = excluded.body,
            created_at = excluded.created_at, expires_at = excluded.expires_at
-     WHERE idempotency_records.expires_at <= now()
-    """
+     WHERE idempotency_records.expires_at <= now()""",
 )
 
 
@@ -52,10 +72,10 @@ async def lock_and_find(session: AsyncSession, scope: str, key: str) -> tuple[bo
     transaction, and PostgreSQL drops it with the connection if the worker dies, so a key is
     never stuck, and duplicates are refused even when Redis is down or was flushed.
     """
-    parameters = {"lock_name": f"idempotency:{scope}:{key}", "scope": scope, "key": key}
-    locked, fingerprint, status_code, content_type, body, expires_at = (
-        await session.execute(_LOCK_AND_FIND, parameters)
-    ).one()
+    driver = await transaction_driver(session)
+    locked, fingerprint, status_code, content_type, body, expires_at = await driver.fetchrow(
+        _LOCK_AND_FIND, f"idempotency:{scope}:{key}", scope, key
+    )
     if fingerprint is None:
         return bool(locked), None
     return bool(locked), Kept(
@@ -63,7 +83,7 @@ async def lock_and_find(session: AsyncSession, scope: str, key: str) -> tuple[bo
     )
 
 
-async def insert_record(
+def insert_record_at_commit(
     session: AsyncSession,
     organization_id: UUID,
     scope: str,
@@ -71,19 +91,18 @@ async def insert_record(
     stored: StoredResponse,
     expires_at: datetime,
 ) -> None:
-    await session.execute(
-        _INSERT_RECORD,
-        {
-            "scope": scope,
-            "key": key,
-            "organization_id": organization_id,
-            "fingerprint": stored.fingerprint,
-            "status_code": stored.status_code,
-            "content_type": stored.content_type,
-            "body": stored.sealed_body,
-            "expires_at": expires_at,
-        },
-    )
+    """The record joins what the transaction inserts when it commits (db/transaction.py)."""
+    row = {
+        "scope": scope,
+        "key": key,
+        "organization_id": organization_id,
+        "fingerprint": stored.fingerprint,
+        "status_code": stored.status_code,
+        "content_type": stored.content_type,
+        "body": stored.sealed_body,
+        "expires_at": expires_at,
+    }
+    insert_at_commit(session, _NEW_RECORD, row)
 
 
 async def purge_expired(session: AsyncSession, batch: int = 5000) -> int:

@@ -123,8 +123,8 @@ async def begin(
     return Claim(organization_id, credential, key, request_fingerprint)
 
 
-async def record(session: AsyncSession, claim: Claim, response: Response) -> None:
-    """Keeps a 2xx response in the request's transaction.
+def record(session: AsyncSession, claim: Claim, response: Response) -> None:
+    """Keeps a 2xx response in the request's transaction, inserted as it commits.
 
     Not in Redis yet: most keys are never used again, and writing each record there cost every
     write with a key more than it saved the rare retry. The first replay reads PostgreSQL and
@@ -137,7 +137,7 @@ async def record(session: AsyncSession, claim: Claim, response: Response) -> Non
         response.headers.get("content-type", "application/json"),
         bytes(response.body),
     )
-    await repository.insert_record(
+    repository.insert_record_at_commit(
         session,
         claim.organization_id,
         claim.credential.scope,

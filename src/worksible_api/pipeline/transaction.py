@@ -32,7 +32,7 @@ async def in_transaction(
         if response.status_code < 400 and not reads_only:
             claim = getattr(request.state, "idempotency_claim", None)
             if claim is not None and response.status_code < 300:
-                await idempotency.record(session, claim, response)
+                idempotency.record(session, claim, response)
             await _commit_truthfully(session, request)
     return response
 

@@ -1,0 +1,63 @@
+"""Statements sent on the driver of a session's transaction (db/transaction.py) belong to it:
+they commit and roll back with the session, even when they are its first statements; and
+what PostgreSQL refuses there is answered as through SQLAlchemy."""
+
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from worksible_api import errors
+from worksible_api.db.transaction import transaction_driver
+from worksible_api.failures import infrastructure_error
+from worksible_api.models import Organization
+
+_INSERT = (
+    "INSERT INTO organizations (id, name, plan, default_currency)"
+    " VALUES (gen_random_uuid(), $1, 'core', 'EUR')"
+)
+
+
+async def _organizations_named(app: FastAPI, name: str) -> int:
+    async with app.state.sessionmaker() as session:
+        counted = select(func.count()).where(Organization.name == name)
+        return int((await session.execute(counted)).scalar_one())
+
+
+@pytest.mark.parametrize(("ending", "kept"), [("commit", 1), ("rollback", 0)])
+async def test_a_first_statement_on_the_driver_ends_with_the_session(
+    app: FastAPI, ending: str, kept: int
+) -> None:
+    name = f"Driven {uuid4()}"
+    async with app.state.sessionmaker() as session:
+        driver = await transaction_driver(session)
+        assert driver.is_in_transaction()
+        await driver.execute(_INSERT, name)
+        await getattr(session, ending)()
+    assert await _organizations_named(app, name) == kept
+
+
+async def test_after_a_statement_through_sqlalchemy_it_joins_the_same_transaction(
+    app: FastAPI,
+) -> None:
+    name = f"Joined {uuid4()}"
+    async with app.state.sessionmaker() as session:
+        await session.execute(select(1))
+        driver = await transaction_driver(session)
+        await driver.execute(_INSERT, name)
+        await session.rollback()
+    assert await _organizations_named(app, name) == 0
+
+
+async def test_a_constraint_the_driver_reports_is_answered_409(app: FastAPI) -> None:
+    orphan = (
+        "INSERT INTO events (id, organization_id, type, data)"
+        " VALUES ('evt_orphan', gen_random_uuid(), 'freelancer.created', '{}')"
+    )
+    async with app.state.sessionmaker() as session:
+        driver = await transaction_driver(session)
+        with pytest.raises(asyncpg.ForeignKeyViolationError) as raised:
+            await driver.execute(orphan)
+    assert isinstance(infrastructure_error(raised.value), errors.Conflict)
