@@ -90,19 +90,19 @@ def resolve_servers() -> Servers:
     return Servers(admin_dsn=admin, redis_url=redis_url, origin=origin)
 
 
-async def recreate_database(servers: Servers) -> None:
+async def recreate_database(servers: Servers, name: str = DATABASE) -> None:
     admin = await asyncpg.connect(servers.admin_dsn)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
 
 
-async def drop_database(servers: Servers) -> None:
+async def drop_database(servers: Servers, name: str = DATABASE) -> None:
     admin = await asyncpg.connect(servers.admin_dsn)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
 
