@@ -15,7 +15,9 @@ and off around them through a two-line C shim built with gcc). Without valgrind 
 or with `--seconds`, the same loop is timed by CPU seconds instead. PostgreSQL and Redis are
 the bench's (DATABASE_URL / REDIS_URL, else the local servers), in a database of its own,
 `worksible_instructions`, made and seeded on first use and kept for the next run (`--fresh`
-makes it again). The request log is written as in production; access logging is off.
+makes it again). The app runs on uvloop, as under uvicorn; the request log is written as in
+production; access logging is off. Not counted: the kernel's work in system calls, of which a
+round trip's `send` to PostgreSQL or Redis is the largest (see docs/benchmark.md).
 """
 
 import argparse
@@ -36,6 +38,7 @@ from typing import Any
 
 import asyncpg
 import seed
+import uvloop
 from scenarios import AUTH_PROBE, ROUTED_AUTH_PROBE
 
 DATABASE = "worksible_instructions"
@@ -259,7 +262,8 @@ def _build_shim(workdir: Path) -> None:
 def main() -> int:
     if sys.argv[1:2] == ["--child"]:
         name, count, key = sys.argv[2], int(sys.argv[3]), sys.argv[4]
-        asyncio.run(measure(name, count, key))
+        # The event loop uvicorn runs the service on.
+        uvloop.run(measure(name, count, key))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("requests", nargs="+", choices=REQUESTS)
