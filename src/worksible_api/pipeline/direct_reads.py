@@ -13,9 +13,9 @@ narrowed by the filters its query declares. There is no list of them to keep.
 1. `authenticate_request` (auth/dependencies.py), then the route's own scope check;
 2. for a retrieve, the path object's row, filtered as its repository filters (the caller's
    organization and the id), read with asyncpg on a pooled connection (db/rows.py): 404
-   `No such <object>`; for a list, its query parameters validated by FastAPI's own function
-   with the route's own declarations, in the order FastAPI validates them (the paging
-   parameters, then the filters), and the page read as the route reads it
+   `No such <object>`; for a list, its query parameters validated as FastAPI validates them
+   (query.py), with the route's own declarations, in the order FastAPI validates them (the
+   paging parameters, then the filters), and the page read as the route reads it
    (`Repository.page`);
 3. the response model, serialized as FastAPI serializes a `response_model`;
 
@@ -36,13 +36,12 @@ import asyncio
 import functools
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter
@@ -63,6 +62,7 @@ from worksible_api.guards import walk_dependants
 from worksible_api.kit.ids import parse_id
 from worksible_api.kit.pagination import ListParams, ListParamsDep, Page, list_params
 from worksible_api.pipeline.deadline import within_deadline
+from worksible_api.pipeline.query import QueryReader
 from worksible_api.pipeline.transaction import SessionDep
 
 _PARAM = re.compile(r"^\{[^}]+\}$")
@@ -203,8 +203,8 @@ class DirectList:
     listed: Listed
     # The query parameters FastAPI validates, in its order: the paging ones (`list_params`),
     # then the route's own (the filters).
-    paging: Sequence[Any]
-    filters: Sequence[Any]
+    paging: QueryReader
+    filters: QueryReader
     response: TypeAdapter[Any]
 
     async def answer(self, request: Request) -> Response:
@@ -238,9 +238,9 @@ class DirectList:
     async def _query(self, request: Request) -> tuple[ListParams, dict[str, Any]]:
         """The paging parameters and the filters, or their errors, as FastAPI would find them:
         `list_params` runs only when its own parameters are valid, and may refuse them."""
-        paging, errors = request_params_to_args(self.paging, request.query_params)
+        paging, errors = self.paging.read(request.query_params)
         params = await list_params(**paging) if not errors else None
-        filters, filter_errors = request_params_to_args(self.filters, request.query_params)
+        filters, filter_errors = self.filters.read(request.query_params)
         if params is None or filter_errors:
             raise RequestValidationError([*errors, *filter_errors])
         return params, filters
@@ -392,8 +392,8 @@ def _direct_list(route: APIRoute, dependant: Dependant) -> DirectList:
         route_name=route.name,
         check_scope=check_scope,
         listed=route.endpoint.lists,  # type: ignore[attr-defined]
-        paging=paging.query_params,
-        filters=dependant.query_params,
+        paging=QueryReader(paging.query_params),
+        filters=QueryReader(dependant.query_params),
         response=TypeAdapter(route.response_model),
     )
 
