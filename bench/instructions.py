@@ -151,20 +151,8 @@ def prepared(servers: seed.Servers, fresh: bool) -> str:
         return key_file.read_text()
     env = _environment(servers)
     asyncio.run(seed.recreate_database(servers, DATABASE))
-    seed.cli(env, "migrate")
-    made = (
-        "--name",
-        "Instructions",
-        "--plan",
-        "enterprise",
-        "--country",
-        "DE",
-        "--currency",
-        "EUR",
-    )
-    organization = seed.cli(env, "orgs", "create", *made)
-    scoped = ("--org", organization["id"], "--name", "count", "--scopes", "*")
-    key = str(seed.cli(env, "keys", "create", *scoped)["key"])
+    organization_id = seed.migrated_organization(env, "Instructions")
+    key = seed.key_of_every_scope(env, organization_id, "count")
     key_file.write_text(key)
     return key
 

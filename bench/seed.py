@@ -225,25 +225,24 @@ def prepare(servers: Servers, redis_prefix: str, freelancers: int) -> Seeded:
     """Recreates, migrates and seeds the bench database; returns what the scenarios need."""
     asyncio.run(recreate_database(servers))
     env = service_env(servers, redis_prefix)
-    cli(env, "migrate")
-    organization = cli(
-        env,
-        "orgs",
-        "create",
-        "--name",
-        "Bench Co",
-        "--plan",
-        "enterprise",
-        "--country",
-        "DE",
-        "--currency",
-        "EUR",
-    )
-    seeded = asyncio.run(_bulk_seed(servers.database_dsn(), UUID(organization["id"]), freelancers))
-    seeded.key = cli(
-        env, "keys", "create", "--org", organization["id"], "--name", "bench", "--scopes", "*"
-    )["key"]
+    organization_id = migrated_organization(env, "Bench Co")
+    seeded = asyncio.run(_bulk_seed(servers.database_dsn(), UUID(organization_id), freelancers))
+    seeded.key = key_of_every_scope(env, organization_id, "bench")
     return seeded
+
+
+def migrated_organization(env: dict[str, str], name: str) -> str:
+    """Migrates the database `env` names and makes an enterprise organization in it with the
+    operator CLI, as an operator would; the organization's id."""
+    cli(env, "migrate")
+    made = ("--name", name, "--plan", "enterprise", "--country", "DE", "--currency", "EUR")
+    return str(cli(env, "orgs", "create", *made)["id"])
+
+
+def key_of_every_scope(env: dict[str, str], organization_id: str, name: str) -> str:
+    """A new API key of the organization with every scope, made with the operator CLI."""
+    made = ("--org", organization_id, "--name", name, "--scopes", "*")
+    return str(cli(env, "keys", "create", *made)["key"])
 
 
 def sessions_opened(servers: Servers) -> int | None:
