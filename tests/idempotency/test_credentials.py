@@ -5,13 +5,16 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from tests.factories.api_keys import bearer, create_api_key
 from tests.factories.freelancers import create_freelancer
 from tests.factories.kiosks import INGEST, clock, create_kiosk, kiosk_headers
+from tests.factories.spies import record_calls
 from tests.factories.tenants import Tenant
 
+from worksible_api.auth import dependencies
 from worksible_api.models import Base
 
 KEYS = "/v1/api-keys"
@@ -164,3 +167,15 @@ async def test_no_secret_is_at_rest_after_creates_rotations_and_replays(
         for form in (*forms_of(secret), *forms_of(random_part)):
             assert form not in database, f"{secret[:16]}… is in PostgreSQL"
             assert form not in cache, f"{secret[:16]}… is in Redis"
+
+
+async def test_a_request_derives_its_credential_once(
+    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate's replay name and the principal share one credential: its scope and seal are
+    keyed hashes of the secret, computed once a request."""
+    made = record_calls(monkeypatch, dependencies, "Credential")
+    headers = with_key(tenant.headers, f"once-{uuid4()}")
+    response = await client.post("/v1/api-keys", headers=headers, json={"name": "Once"})
+    assert response.status_code == 201
+    assert len(made) == 1

@@ -7,6 +7,7 @@ so the key is verified and the scope checked before the body is read (API.md §1
 FastAPI dependencies then find the principal on the request.
 """
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
@@ -63,6 +64,12 @@ class Presented:
         key = parse_key(raw) if raw else None
         return cls(raw, key, key_digest(key.full) if key else None)
 
+    @functools.cached_property
+    def credential(self) -> Credential | None:
+        """The key as idempotency knows it (its records' scope, their seal), made once: the
+        gate's replay name and the principal both need it."""
+        return Credential(self.key.full, self.key.key_id) if self.key else None
+
 
 def _ip_allowed(client_ip: str, allowlist: tuple[str, ...]) -> bool:
     if not allowlist:
@@ -98,10 +105,10 @@ def limited(state: BucketState, request: Request) -> BucketState:
 def _replay_name(request: Request, presented: Presented) -> str | None:
     """The idempotency record a write names, for the gate to read in its round trip."""
     idempotency_key = requested_key(request)
-    if idempotency_key is None or presented.key is None:
+    if idempotency_key is None or presented.credential is None:
         return None
     cache: IdempotencyCache = request.app.state.idempotency_cache
-    return cache.name(Credential(presented.key.full, presented.key.key_id), idempotency_key)
+    return cache.name(presented.credential, idempotency_key)
 
 
 async def admit(request: Request) -> Admission:
@@ -141,7 +148,7 @@ async def _authenticate(request: Request) -> Principal:
     presented: Presented = request.state.presented
     if not presented.raw:
         raise MissingApiKey("Send your API key as `Authorization: Bearer wsk_live_…`.")
-    if presented.key is None or presented.digest is None:
+    if presented.key is None or presented.digest is None or presented.credential is None:
         raise InvalidApiKey("The API key is not valid.")
     verifier: KeyVerifier = request.app.state.key_verifier
     verified = await verifier.verify(
@@ -169,7 +176,7 @@ async def _authenticate(request: Request) -> Principal:
         client_ip=client_ip,
         expires_at=verified.expires_at,
         ip_allowlist=verified.ip_allowlist,
-        credential=Credential(presented.key.full, presented.key.key_id),
+        credential=presented.credential,
     )
 
 
