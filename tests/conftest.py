@@ -2,7 +2,7 @@
 
 With DATABASE_URL / REDIS_URL set (CI), those servers are used; otherwise the embedded ones
 under WORKSIBLE_DATA_DIR. Each run creates its own database and Redis key prefix, so runs on
-one server never collide. Tests keep their data apart by creating their own organizations.
+one server never collide, and removes both when it ends. Tests keep their data apart by creating their own organizations.
 """
 
 import asyncio
@@ -18,6 +18,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -79,13 +80,31 @@ async def database_url(server_urls: ServerUrls) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
+async def redis_key_prefix(server_urls: ServerUrls) -> AsyncIterator[str]:
+    """The run's Redis key prefix; its keys go with the run, as its database does (some live
+    for days: a key's proof of authentication, seven)."""
+    prefix = f"wsk:test:{uuid4().hex[:8]}:"
+    yield prefix
+    redis = Redis.from_url(server_urls.redis_url)
+    try:
+        names = [name async for name in redis.scan_iter(match=f"{prefix}*", count=1000)]
+        for start in range(0, len(names), 1000):
+            await redis.unlink(*names[start : start + 1000])
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture(scope="session")
 def settings(
-    database_url: str, server_urls: ServerUrls, tmp_path_factory: pytest.TempPathFactory
+    database_url: str,
+    redis_key_prefix: str,
+    server_urls: ServerUrls,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=server_urls.redis_url,
-        redis_key_prefix=f"wsk:test:{uuid4().hex[:8]}:",
+        redis_key_prefix=redis_key_prefix,
         worksible_data_dir=tmp_path_factory.mktemp("data"),
         # Notices and their mail are driven by their own tests (tests/domains/notices).
         jobs_enabled=False,
