@@ -39,27 +39,39 @@ def record_calls(
 @contextmanager
 def statements_on(app: FastAPI) -> Iterator[list[str]]:
     """The SQL statements the app sends through SQLAlchemy while the block runs (not those a
-    direct read or a compiled page sends to asyncpg itself)."""
+    direct read, a compiled page or a statement made for the driver sends to asyncpg itself:
+    `every_statement_on`)."""
     sent: list[str] = []
+    with _through_sqlalchemy(app, sent):
+        yield sent
 
+
+@contextmanager
+def every_statement_on(app: FastAPI) -> Iterator[list[str]]:
+    """The SQL the app sends while the block runs, in the order sent: through SQLAlchemy, and
+    on asyncpg connections directly (statements made for the driver, a transaction's BEGIN
+    and COMMIT)."""
+    sent: list[str] = []
+    with _through_sqlalchemy(app, sent), _on_the_driver(sent):
+        yield sent
+
+
+@contextmanager
+def _through_sqlalchemy(app: FastAPI, sent: list[str]) -> Iterator[None]:
     def record(*args: Any) -> None:
         sent.append(args[2])
 
     engine = app.state.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        yield sent
+        yield
     finally:
         event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager
-def driver_statements() -> Iterator[list[str]]:
-    """The SQL sent on asyncpg connections directly while the block runs: statements made
-    once and sent on the driver, and a transaction's BEGIN and COMMIT. SQLAlchemy's own
-    statements go through prepared statements and are not among them (`statements_on`)."""
-    sent: list[str] = []
-
+def _on_the_driver(sent: list[str]) -> Iterator[None]:
+    # SQLAlchemy's own statements go through prepared statements, not these methods.
     def spying(real: Any) -> Any:
         async def spy(connection: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
             sent.append(query)
@@ -70,4 +82,4 @@ def driver_statements() -> Iterator[list[str]]:
     with pytest.MonkeyPatch.context() as patch:
         for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
             patch.setattr(asyncpg.Connection, name, spying(getattr(asyncpg.Connection, name)))
-        yield sent
+        yield

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from tests.conftest import client_for
 from tests.factories.events import told
 from tests.factories.rows import insert
-from tests.factories.spies import driver_statements, record_calls, statements_on
+from tests.factories.spies import every_statement_on, record_calls
 from tests.factories.tenants import Tenant
 
 from worksible_api.auth.keys import key_digest, parse_key
@@ -324,10 +324,9 @@ class TestRecordWithTheWrite:
             "last_name": "Lovelace",
             "country": "GB",
         }
-        with statements_on(app) as through_sqlalchemy, driver_statements() as on_the_driver:
+        with every_statement_on(app) as sent:
             first = await client.post("/v1/freelancers", headers=headers, json=body)
         assert first.status_code == 201
-        sent = through_sqlalchemy + on_the_driver
         recording = [s for s in sent if "INSERT INTO idempotency_records" in s]
         assert len(recording) == 1
         assert "INSERT INTO events" in recording[0]
@@ -343,10 +342,9 @@ class TestRecordWithTheWrite:
         self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
     ) -> None:
         headers = with_key(tenant, f"alone-{uuid4()}")
-        with statements_on(app) as through_sqlalchemy, driver_statements() as on_the_driver:
+        with every_statement_on(app) as sent:
             first = await client.post(KEYS, headers=headers, json={"name": "Alone"})
         assert first.status_code == 201
-        sent = through_sqlalchemy + on_the_driver
         assert sum("INSERT INTO idempotency_records" in statement for statement in sent) == 1
         assert not any("INSERT INTO events" in statement for statement in sent)
         replay = await client.post(KEYS, headers=headers, json={"name": "Alone"})

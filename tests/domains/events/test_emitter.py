@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from tests.factories.events import told
 from tests.factories.freelancers import create_freelancer
 from tests.factories.kiosks import clock, create_site
-from tests.factories.spies import driver_statements, statements_on
+from tests.factories.spies import every_statement_on
 from tests.factories.tenants import Tenant
 
 from worksible_api.domains.events.emitter import emit
@@ -39,8 +39,7 @@ async def test_a_batch_writes_its_events_in_one_statement(
         for day in (2, 3, 4)
         for kind, hour in (("clock_in", "09"), ("clock_out", "17"))
     ]
-    with statements_on(app) as through_sqlalchemy, driver_statements() as on_the_driver:
+    with every_statement_on(app) as sent:
         await site.send(client, *events)
     assert [type_ for type_, _ in await told(app, tenant.organization)] == ["timesheet.created"] * 3
-    sent = through_sqlalchemy + on_the_driver
     assert sum("INSERT INTO events" in statement for statement in sent) == 1
