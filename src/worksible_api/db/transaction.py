@@ -74,7 +74,7 @@ def _insert_pending(session: Session) -> None:
         }
         connection = session.connection()
         statement = _one_statement(tuple(pending), connection.dialect)
-        # On the driver: through SQLAlchemy the statement cost a create ~3 % more CPU.
+        # On the driver: through SQLAlchemy the statement cost a create ~3 % more instructions.
         driver = await_only(_begun_driver(connection))
         await_only(driver.execute(statement.sql, *(parameters[name] for name in statement.order)))
 

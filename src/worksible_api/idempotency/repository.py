@@ -10,7 +10,7 @@ from worksible_api.idempotency.stored import StoredResponse
 from worksible_api.models import IdempotencyRecord
 
 # Sent on the driver (db/transaction.py `transaction_driver`): through SQLAlchemy it cost an
-# idempotent write ~4 % more CPU.
+# idempotent write ~4 % more instructions (docs/benchmark.md).
 _LOCK_AND_FIND = """
     SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked,
            record.fingerprint, record.status_code, record.content_type, record.body,

@@ -19,7 +19,7 @@ from worksible_api.db.transaction import RowsAtCommit, insert_at_commit
 from worksible_api.domains.events.types import EventType
 
 ID_PREFIX = "evt_"
-NEW_EVENTS = RowsAtCommit(
+_NEW_EVENTS = RowsAtCommit(
     "new_events",
     ("id", "organization_id", "type", "data"),
     """INSERT INTO events (id, organization_id, type, data)
@@ -45,4 +45,4 @@ def emit(session: AsyncSession, organization_id: UUID, type_: EventType, obj: Ba
         "type": type_.value,
         "data": data,
     }
-    insert_at_commit(session, NEW_EVENTS, row)
+    insert_at_commit(session, _NEW_EVENTS, row)
