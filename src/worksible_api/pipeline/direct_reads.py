@@ -14,7 +14,7 @@ narrowed by the filters its query declares. There is no list of them to keep.
 2. for a retrieve, the path object's row, filtered as its repository filters (the caller's
    organization and the id), read with asyncpg on a pooled connection (db/rows.py): 404
    `No such <object>`; for a list, its query parameters validated as FastAPI validates them
-   (query.py), with the route's own declarations, in the order FastAPI validates them (the
+   (params.py), with the route's own declarations, in the order FastAPI validates them (the
    paging parameters, then the filters), and the page read as the route reads it
    (`Repository.page`);
 3. the response model, serialized as FastAPI serializes a `response_model`;
@@ -62,7 +62,7 @@ from worksible_api.guards import walk_dependants
 from worksible_api.kit.ids import parse_id
 from worksible_api.kit.pagination import ListParams, ListParamsDep, Page, list_params
 from worksible_api.pipeline.deadline import within_deadline
-from worksible_api.pipeline.query import QueryReader
+from worksible_api.pipeline.params import ParamReader
 from worksible_api.pipeline.transaction import SessionDep
 
 _PARAM = re.compile(r"^\{[^}]+\}$")
@@ -203,8 +203,8 @@ class DirectList:
     listed: Listed
     # The query parameters FastAPI validates, in its order: the paging ones (`list_params`),
     # then the route's own (the filters).
-    paging: QueryReader
-    filters: QueryReader
+    paging: ParamReader
+    filters: ParamReader
     response: TypeAdapter[Any]
 
     async def answer(self, request: Request) -> Response:
@@ -392,8 +392,8 @@ def _direct_list(route: APIRoute, dependant: Dependant) -> DirectList:
         route_name=route.name,
         check_scope=check_scope,
         listed=route.endpoint.lists,  # type: ignore[attr-defined]
-        paging=QueryReader(paging.query_params),
-        filters=QueryReader(dependant.query_params),
+        paging=ParamReader(paging.query_params),
+        filters=ParamReader(dependant.query_params),
         response=TypeAdapter(route.response_model),
     )
 
