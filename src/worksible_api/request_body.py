@@ -15,6 +15,7 @@ import json
 from enum import Enum
 from typing import Any
 
+from pydantic_core import PydanticUndefined as Undefined
 from pydantic_core import from_json
 from starlette.requests import ClientDisconnect, Request
 
@@ -189,6 +190,16 @@ class ApiRequest(Request):
             self._flag(BodyProblem.BAD_STRING)
             return _UNUSABLE_BODY
         return parsed
+
+    async def payload(self) -> Any:
+        """The body as FastAPI hands it to a body parameter's validation: Undefined when
+        empty, the parsed JSON under a JSON media type, else the bytes (which fail it)."""
+        raw = await self.body()
+        if not raw:
+            return Undefined
+        if _is_json_media_type(self.headers.get("content-type")):
+            return await self.json()
+        return raw
 
     async def no_body_error(self) -> errors.ApiError | None:
         """For a route that takes no body: None for an empty body or `{}`, else its error."""

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, _effective_route_context_var
 from starlette._utils import get_route_path
 from starlette.routing import Match
 from starlette.types import Scope
@@ -16,6 +16,7 @@ from starlette.types import Scope
 from worksible_api.guards import guards_of
 from worksible_api.idempotency import service as idempotency
 from worksible_api.pipeline.deadline import Deadline
+from worksible_api.pipeline.handler import RequestHandler
 from worksible_api.pipeline.transaction import READ_METHODS, in_transaction
 from worksible_api.request_body import ApiRequest
 
@@ -115,7 +116,7 @@ class ApiRoute(APIRoute):
         return super().matches(scope)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        handler = self._request_handler()
 
         async def route_handler(request: Request) -> Response:
             api_request = ApiRequest(request.scope, request.receive)
@@ -134,6 +135,14 @@ class ApiRoute(APIRoute):
                 _current_request.reset(token)
 
         return route_handler
+
+    def _request_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Ours (handler.py), built from this route's declaration; FastAPI's for a route
+        included in a router with more of its own (prefix, dependencies), which FastAPI keeps
+        beside the route and hands its handler while it builds it."""
+        if _effective_route_context_var.get() is not None:
+            return super().get_route_handler()
+        return RequestHandler(self)
 
     async def _check_guards(self, request: Request) -> None:
         for guard in self.guards:

@@ -1,0 +1,96 @@
+"""What FastAPI's request handler does for a route, for the routes our API declares: the body
+handed to validation, the dependencies solved (solver.py), the endpoint called, its answer
+validated against the response model and serialized.
+
+FastAPI's handler also serves forms, streams and server-sent events, and telemetry hooks,
+and looks each of them up per request; an API route has none of them, and a route that
+declared one would be refused when it is made (`RequestHandler.for_route`). The answers are
+FastAPI's: tests/test_solver.py runs routes through both and compares them.
+"""
+
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
+from fastapi.routing import APIRoute
+from fastapi.utils import is_body_allowed_for_status_code
+from pydantic_core import PydanticUndefined as Undefined
+
+from worksible_api.pipeline.solver import Solved, Solver
+from worksible_api.request_body import ApiRequest
+
+
+class RequestHandler:
+    """Answers one route's requests, as FastAPI's `get_request_handler` would."""
+
+    def __init__(self, route: APIRoute) -> None:
+        if route.is_json_stream or route.stream_item_field is not None:
+            raise TypeError(f"{route.path}: API routes answer JSON documents, not streams")
+        if not isinstance(route.strict_content_type, DefaultPlaceholder):
+            raise TypeError(f"{route.path}: a body is JSON under a JSON media type, always")
+        self._solver = Solver(route.dependant, embed_body_fields=route._embed_body_fields)
+        self._takes_body = route.body_field is not None
+        self._status_code = route.status_code
+        self._response_field = route.response_field
+        declared_class = route.response_class
+        # A route's own response class; None for the default, whose model pydantic serializes.
+        self._response_class = (
+            None if isinstance(declared_class, DefaultPlaceholder) else declared_class
+        )
+        self._plain_response_class: type[Response] = (
+            declared_class.value
+            if isinstance(declared_class, DefaultPlaceholder)
+            else declared_class
+        )
+        self._serialization: dict[str, Any] = {
+            "include": route.response_model_include,
+            "exclude": route.response_model_exclude,
+            "by_alias": route.response_model_by_alias,
+            "exclude_unset": route.response_model_exclude_unset,
+            "exclude_defaults": route.response_model_exclude_defaults,
+            "exclude_none": route.response_model_exclude_none,
+        }
+        self._endpoint_context = {"function": route.name, "path": route.path}
+
+    async def __call__(self, request: Request) -> Response:
+        assert isinstance(request, ApiRequest)
+        body = await request.payload() if self._takes_body else Undefined
+        solved = await self._solver.solve(request, body)
+        if solved.errors:
+            raise RequestValidationError(
+                solved.errors,
+                body=None if body is Undefined else body,
+                endpoint_ctx=self._endpoint_context,  # type: ignore[arg-type]
+            )
+        content = await self._solver.endpoint(**solved.values)
+        if isinstance(content, Response):
+            return content
+        return self._response(content, solved)
+
+    def _response(self, content: Any, solved: Solved) -> Response:
+        status_code = solved.response.status_code or self._status_code
+        arguments: dict[str, Any] = {} if status_code is None else {"status_code": status_code}
+        field = self._response_field
+        if field is None:
+            response = self._plain_response_class(jsonable_encoder(content), **arguments)
+        else:
+            value, errors = field.validate(content, {}, loc=("response",))
+            if errors:
+                raise ResponseValidationError(
+                    errors=errors,
+                    body=content,
+                    endpoint_ctx=self._endpoint_context,  # type: ignore[arg-type]
+                )
+            if self._response_class is None:
+                serialized = field.serialize_json(value, **self._serialization)
+                response = Response(serialized, media_type="application/json", **arguments)
+            else:
+                response = self._response_class(
+                    field.serialize(value, **self._serialization), **arguments
+                )
+        if not is_body_allowed_for_status_code(response.status_code):
+            response.body = b""
+        response.headers.raw.extend(solved.response.headers.raw)
+        return response
