@@ -70,7 +70,8 @@ class RequestHandler:
         return self._response(content, solved)
 
     def _response(self, content: Any, solved: Solved) -> Response:
-        status_code = solved.response.status_code or self._status_code
+        set_by_route = solved.response
+        status_code = (set_by_route and set_by_route.status_code) or self._status_code
         arguments: dict[str, Any] = {} if status_code is None else {"status_code": status_code}
         field = self._response_field
         if field is None:
@@ -92,5 +93,6 @@ class RequestHandler:
                 )
         if not is_body_allowed_for_status_code(response.status_code):
             response.body = b""
-        response.headers.raw.extend(solved.response.headers.raw)
+        if set_by_route is not None:
+            response.headers.raw.extend(set_by_route.headers.raw)
         return response

@@ -16,8 +16,9 @@ generator dependencies (no route holds a resource past its transaction), `Securi
 `BackgroundTasks` and parameters read as models.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from fastapi import Request, Response
@@ -61,11 +62,9 @@ class _Node:
     # walking it would read the same parameters and find the same cached values.
     skip_when_cached: bool
     children: tuple["_Node", ...]
-    # In FastAPI's order: its values and errors are gathered path, query, header, cookie.
-    path: ParamReader
-    query: ParamReader
-    header: ParamReader
-    cookie: ParamReader
+    # The parameters it declares and where the request holds them; in FastAPI's order (path,
+    # query, header, cookie), and only those it has.
+    readers: tuple[tuple[ParamReader, Callable[[Request], Mapping[str, Any]]], ...]
     request_name: str | None
     response_name: str | None
 
@@ -88,13 +87,31 @@ class _Node:
             use_cache=dependant.use_cache,
             skip_when_cached=dependant.use_cache and all(c.skip_when_cached for c in children),
             children=children,
-            path=ParamReader(dependant.path_params),
-            query=ParamReader(dependant.query_params),
-            header=ParamReader(dependant.header_params),
-            cookie=ParamReader(dependant.cookie_params),
+            readers=tuple(
+                (ParamReader(fields), held)
+                for fields, held in (
+                    (dependant.path_params, attrgetter("path_params")),
+                    (dependant.query_params, attrgetter("query_params")),
+                    (dependant.header_params, attrgetter("headers")),
+                    (dependant.cookie_params, attrgetter("cookies")),
+                )
+                if fields
+            ),
             request_name=dependant.request_param_name or dependant.http_connection_param_name,
             response_name=dependant.response_param_name,
         )
+
+
+def _any_node(node: _Node, test: Callable[[_Node], bool]) -> bool:
+    return test(node) or any(_any_node(child, test) for child in node.children)
+
+
+def _unset_response() -> Response:
+    response = Response()
+    # As FastAPI's: no length and no status of its own until someone sets them.
+    del response.headers["content-length"]
+    response.status_code = None  # type: ignore[assignment]
+    return response
 
 
 @dataclass
@@ -102,7 +119,7 @@ class _Solving:
     """One request's walk: FastAPI's per-request cache and the response dependencies share."""
 
     request: Request
-    response: Response
+    response: Response | None
     cache: dict[DependencyCacheKey, Any]
 
 
@@ -112,8 +129,9 @@ class Solved:
 
     values: dict[str, Any]
     errors: list[Any]
-    # The `Response` a dependency or the endpoint may set headers or a status on.
-    response: Response
+    # The `Response` a dependency or the endpoint may set headers or a status on; None
+    # where none asks for one.
+    response: Response | None
 
 
 class Solver:
@@ -123,13 +141,10 @@ class Solver:
         self._root = _Node.of(dependant)
         self._body_fields = dependant.body_params
         self._embed_body_fields = embed_body_fields
+        self._sets_response = _any_node(self._root, lambda node: node.response_name is not None)
 
     async def solve(self, request: Request, body: Any) -> Solved:
-        response = Response()
-        # As FastAPI's: no length and no status of its own until someone sets them.
-        del response.headers["content-length"]
-        response.status_code = None  # type: ignore[assignment]
-        solving = _Solving(request, response, {})
+        solving = _Solving(request, _unset_response() if self._sets_response else None, {})
         values, errors = await self._solve(self._root, solving)
         if self._body_fields:
             body_values, body_errors = await request_body_to_args(
@@ -139,7 +154,7 @@ class Solver:
             )
             values.update(body_values)
             errors.extend(body_errors)
-        return Solved(values, errors, response)
+        return Solved(values, errors, solving.response)
 
     async def _solve(self, node: _Node, solving: _Solving) -> tuple[dict[str, Any], list[Any]]:
         values: dict[str, Any] = {}
@@ -161,16 +176,10 @@ class Solver:
             if child.name is not None:
                 values[child.name] = solved
         request = solving.request
-        for reader, received in (
-            (node.path, request.path_params),
-            (node.query, request.query_params),
-            (node.header, request.headers),
-            (node.cookie, request.cookies),
-        ):
-            if reader:
-                read, read_errors = reader.read(received)
-                values.update(read)
-                errors.extend(read_errors)
+        for reader, held in node.readers:
+            read, read_errors = reader.read(held(request))
+            values.update(read)
+            errors.extend(read_errors)
         if node.request_name:
             values[node.request_name] = request
         if node.response_name:
