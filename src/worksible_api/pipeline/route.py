@@ -11,7 +11,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute, _effective_route_context_var
 from starlette._utils import get_route_path
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from worksible_api.guards import guards_of
 from worksible_api.idempotency import service as idempotency
@@ -95,6 +95,10 @@ class ApiRoute(APIRoute):
             extra["parameters"] = [*extra.get("parameters", []), IDEMPOTENCY_PARAMETER]
             kwargs["openapi_extra"] = extra
         super().__init__(path, endpoint, **kwargs)
+        # FastAPI's wrapper (`request_response`) would open three exit stacks a request for
+        # dependencies that yield, which API routes refuse (solver.py), and handle exceptions
+        # once more inside the app's own handling of them: the route is its own ASGI app.
+        self.app = self._serve
         self.guards = guards_of(self.dependant)
         # The path up to its first parameter, which every path this route matches begins with.
         self._literal_prefix = path.partition("{")[0]
@@ -116,33 +120,40 @@ class ApiRoute(APIRoute):
         return super().matches(scope)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = self._request_handler()
+        handler: Callable[[Request], Coroutine[Any, Any, Response]]
+        if _effective_route_context_var.get() is not None:
+            # FastAPI keeps a route included in a router with more of its own (a prefix,
+            # dependencies) beside the route, and builds that one's handler with it: FastAPI's
+            # handler for that declaration, in our pipeline. The app includes none (api.py).
+            handler = super().get_route_handler()
+        else:
+            handler = self._handler = RequestHandler(self)
 
         async def route_handler(request: Request) -> Response:
-            api_request = ApiRequest(request.scope, request.receive)
-            deadline = Deadline(request.app.state.settings.request_deadline_seconds)
-            token = _current_request.set(api_request)
-            try:
-                if api_request.method in READ_METHODS:
-                    # No body to wait for: guards and work in one task.
-                    return await deadline.run(self._read(api_request, handler), api_request)
-                if self.guards:
-                    await deadline.run(self._check_guards(api_request), api_request)
-                # The client's time, not ours: outside the deadline (API.md §12).
-                await api_request.body()
-                return await deadline.run(in_transaction(api_request, handler), api_request)
-            finally:
-                _current_request.reset(token)
+            return await self._run(ApiRequest(request.scope, request.receive), handler)
 
         return route_handler
 
-    def _request_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """Ours (handler.py), built from this route's declaration; FastAPI's for a route
-        included in a router with more of its own (prefix, dependencies), which FastAPI keeps
-        beside the route and hands its handler while it builds it."""
-        if _effective_route_context_var.get() is not None:
-            return super().get_route_handler()
-        return RequestHandler(self)
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._run(ApiRequest(scope, receive), self._handler)
+        await response(scope, receive, send)
+
+    async def _run(
+        self, request: ApiRequest, handler: Callable[[Request], Coroutine[Any, Any, Response]]
+    ) -> Response:
+        deadline = Deadline(request.app.state.settings.request_deadline_seconds)
+        token = _current_request.set(request)
+        try:
+            if request.method in READ_METHODS:
+                # No body to wait for: guards and work in one task.
+                return await deadline.run(self._read(request, handler), request)
+            if self.guards:
+                await deadline.run(self._check_guards(request), request)
+            # The client's time, not ours: outside the deadline (API.md §12).
+            await request.body()
+            return await deadline.run(in_transaction(request, handler), request)
+        finally:
+            _current_request.reset(token)
 
     async def _check_guards(self, request: Request) -> None:
         for guard in self.guards:
