@@ -60,6 +60,17 @@ def test_it_reads_as_fastapi_reads(query: str) -> None:
     assert ParamReader(fields).read(received) == request_params_to_args(fields, received)
 
 
+def test_a_mutable_default_is_copied_for_each_request() -> None:
+    """As FastAPI copies it: an endpoint that changes its list changes no later request's."""
+    (route,) = router.routes
+    assert isinstance(route, APIRoute)
+    reader = ParamReader(route.dependant.query_params)
+    first, _ = reader.read(QueryParams("page=1"))
+    first["sizes"].append(3)
+    second, _ = reader.read(QueryParams("page=1"))
+    assert second["sizes"] == [1, 2]
+
+
 def test_a_query_parameter_that_is_a_model_is_refused() -> None:
     """FastAPI reads a model's fields as parameters of their own; the reader reads plain
     values only, and refuses at start-up what it would read otherwise."""

@@ -14,6 +14,7 @@ find the value, apply the default or validate it with the parameter's own field,
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from fastapi import params
@@ -35,6 +36,11 @@ class _Parameter:
     sequence: bool
     # Every value sent, not the last.
     many: bool
+    required: bool
+    # The default when it is one immutable value, used as it is; `_NEW_EACH_TIME` when
+    # FastAPI's deep copy (or the field's factory) must make it for each request.
+    default: Any
+    validate_default: bool
 
     @classmethod
     def of(cls, field: ModelField) -> "_Parameter":
@@ -46,7 +52,14 @@ class _Parameter:
         keys = tuple(key for _, key in _get_param_aliases(field))
         sequence = field_annotation_is_sequence(info.annotation)
         many = sequence and info.in_ in _REPEATABLE
-        return cls(field, keys, info.in_.value, sequence, many)
+        required = info.is_required()
+        default = _NEW_EACH_TIME
+        if not required and info.default_factory is None and _immutable(field.default):
+            default = field.default
+        validate_default = bool(info.validate_default)
+        return cls(
+            field, keys, info.in_.value, sequence, many, required, default, validate_default
+        )
 
     def read(self, received: Mapping[str, Any], values: dict[str, Any]) -> tuple[Any, list[Any]]:
         """The parameter's value and its errors, as `request_params_to_args` finds them."""
@@ -54,12 +67,20 @@ class _Parameter:
         value: Any = received.getlist(key) if self.many else received.get(key)  # type: ignore[attr-defined]
         loc = (self.location, key)
         if value is None or (self.sequence and len(value) == 0):
-            if self.field.field_info.is_required():
+            if self.required:
                 return None, [get_missing_field_error(loc=loc)]
-            value = deepcopy(self.field.default)
-            if not self.field.field_info.validate_default:
+            value = deepcopy(self.field.default) if self.default is _NEW_EACH_TIME else self.default
+            if not self.validate_default:
                 return value, []
         return self.field.validate(value, values, loc=loc)
+
+
+_NEW_EACH_TIME = object()
+
+
+def _immutable(value: Any) -> bool:
+    """Whether `value` is immutable, so that a deep copy of it could not differ from it."""
+    return value is None or isinstance(value, (bool, int, float, str, bytes, Enum))
 
 
 class ParamReader:
@@ -67,9 +88,6 @@ class ParamReader:
 
     def __init__(self, fields: Sequence[ModelField]) -> None:
         self._parameters = tuple(_Parameter.of(field) for field in fields)
-
-    def __bool__(self) -> bool:
-        return bool(self._parameters)
 
     def read(self, received: Mapping[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         values: dict[str, Any] = {}
