@@ -17,7 +17,9 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
 from worksible_api.db.base import Base
@@ -42,6 +44,7 @@ class CompiledSelect:
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         self._compiled = statement.compile(dialect=dialect)
+        assert isinstance(self._compiled, SQLCompiler)
         self.sql = str(self._compiled)
         self._positions = list(self._compiled.positiontup or ())
         self._processors: list[Callable[[Any], Any] | None] = [
@@ -50,11 +53,17 @@ class CompiledSelect:
         ]
         # Most column types need none on asyncpg: then a record's values are used as they are.
         self._plain = all(process is None for process in self._processors)
+        self._written, self._named = _written_and_named(self._compiled)
 
     def arguments(self, **values: Any) -> list[Any]:
         """The parameters, in order: `values` for the named ones (`bindparam`), and the values
         written in the statement, which SQLAlchemy sends as parameters too."""
-        bound = self._compiled.construct_params(values)
+        if self._written is None:
+            bound = self._compiled.construct_params(values)
+        else:
+            if not values.keys() >= self._named:
+                raise InvalidRequestError(f"Values are required for {sorted(self._named)}")
+            bound = {**self._written, **values}
         return [bound[name] for name in self._positions]
 
     def values(self, record: Sequence[Any]) -> Sequence[Any]:
@@ -64,6 +73,20 @@ class CompiledSelect:
             process(value) if process is not None else value
             for process, value in zip(self._processors, record, strict=True)
         ]
+
+
+def _written_and_named(compiled: SQLCompiler) -> tuple[dict[str, Any] | None, frozenset[str]]:
+    """The values written in a statement, by name, and the names its callers must give values
+    for: what SQLAlchemy's `construct_params` works out on every call (~10 µs of CPU), for a
+    statement whose values are all fixed when it is compiled. (None, ...) where they are not
+    (a value computed when it runs, a name that must be escaped): then it does."""
+    binds = compiled.bind_names.items()
+    if compiled.escaped_bind_names or any(bind.callable is not None for bind, _ in binds):
+        return None, frozenset()
+    named = frozenset(name for bind, name in binds if bind.required)
+    if any(bind.key != name for bind, name in binds if bind.required):
+        return None, frozenset()
+    return {name: bind.value for bind, name in binds if not bind.required}, named
 
 
 class TenantRows:
