@@ -318,7 +318,9 @@ class Repository(Generic[ModelT]):
         return dict(zip(made.attribute_names, row, strict=True))
 
     @classmethod
+    @functools.cache
     def list_columns(cls) -> ListColumns:
+        # Made once per repository: every list request asks for them.
         model: Any = cls.model
         updated = getattr(model, "updated_at", model.created_at)
         return ListColumns(
