@@ -16,6 +16,7 @@ from fastapi import APIRouter, Cookie, Depends, FastAPI, Header, Path, Query, Re
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
 
 from worksible_api.pipeline.handler import RequestHandler
 from worksible_api.pipeline.solver import Solver
@@ -75,7 +76,9 @@ def declare(router: APIRouter, calls: Counter[str]) -> None:
         calls["scoped"] += 1
         return f"{who}:{scope}"
 
-    def plain(request: Request, who: Principal) -> str:  # run in the thread pool
+    def plain(connection: HTTPConnection, request: Request, who: Principal) -> str:
+        # A plain function: run in the thread pool.
+        assert connection is request
         calls["plain"] += 1
         return who.upper()
 
@@ -209,6 +212,21 @@ def test_a_dependency_that_yields_is_refused_when_the_route_is_made() -> None:
 
         @router.get("/held")
         async def endpoint(value: Annotated[int, Depends(held)]) -> None:
+            return None
+
+
+def test_a_dependency_that_reads_the_body_is_refused_when_the_route_is_made() -> None:
+    """FastAPI would validate it where the dependency runs; API routes read it in the
+    endpoint, after their dependencies (API.md §1's order)."""
+    router = APIRouter(route_class=OursHandled)
+
+    async def reads_body(body: Item) -> Item:
+        return body
+
+    with pytest.raises(TypeError, match="body"):
+
+        @router.post("/read")
+        async def endpoint(item: Annotated[Item, Depends(reads_body)]) -> None:
             return None
 
 

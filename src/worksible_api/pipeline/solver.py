@@ -13,7 +13,8 @@ per-request cache, collecting FastAPI's errors. tests/test_solver.py compares th
 
 What our routes do not declare is refused when the route is made, not half supported:
 generator dependencies (no route holds a resource past its transaction), `SecurityScopes`,
-`BackgroundTasks` and parameters read as models.
+`BackgroundTasks`, a body read by a dependency rather than the endpoint, and parameters read
+as models.
 """
 
 from collections.abc import Awaitable, Callable, Mapping
@@ -65,13 +66,16 @@ class _Node:
     # The parameters it declares and where the request holds them; in FastAPI's order (path,
     # query, header, cookie), and only those it has.
     readers: tuple[tuple[ParamReader, Callable[[Request], Mapping[str, Any]]], ...]
-    request_name: str | None
+    # The parameters that receive the request itself (as `Request` or `HTTPConnection`).
+    request_names: tuple[str, ...]
     response_name: str | None
 
     @classmethod
-    def of(cls, dependant: Dependant) -> "_Node":
+    def of(cls, dependant: Dependant, *, root: bool = True) -> "_Node":
         if dependant.call is None:
             raise TypeError("a dependency without a callable")
+        if dependant.body_params and not root:
+            raise TypeError(f"{dependant.call!r}: only the endpoint reads the body")
         if dependant.background_tasks_param_name or dependant.security_scopes_param_name:
             raise TypeError(
                 f"{dependant.call!r}: BackgroundTasks and SecurityScopes are not supported "
@@ -79,7 +83,7 @@ class _Node:
             )
         if dependant.websocket_param_name:
             raise TypeError(f"{dependant.call!r}: API routes are not websockets")
-        children = tuple(cls.of(child) for child in dependant.dependencies)
+        children = tuple(cls.of(child, root=False) for child in dependant.dependencies)
         return cls(
             call=_awaitable(dependant.call),
             name=dependant.name,
@@ -97,7 +101,11 @@ class _Node:
                 )
                 if fields
             ),
-            request_name=dependant.request_param_name or dependant.http_connection_param_name,
+            request_names=tuple(
+                name
+                for name in (dependant.request_param_name, dependant.http_connection_param_name)
+                if name
+            ),
             response_name=dependant.response_param_name,
         )
 
@@ -180,8 +188,8 @@ class Solver:
             read, read_errors = reader.read(held(request))
             values.update(read)
             errors.extend(read_errors)
-        if node.request_name:
-            values[node.request_name] = request
+        for name in node.request_names:
+            values[name] = request
         if node.response_name:
             values[node.response_name] = solving.response
         return values, errors
