@@ -57,9 +57,7 @@ class _Parameter:
         if not required and info.default_factory is None and _immutable(field.default):
             default = field.default
         validate_default = bool(info.validate_default)
-        return cls(
-            field, keys, info.in_.value, sequence, many, required, default, validate_default
-        )
+        return cls(field, keys, info.in_.value, sequence, many, required, default, validate_default)
 
     def read(self, received: Mapping[str, Any], values: dict[str, Any]) -> tuple[Any, list[Any]]:
         """The parameter's value and its errors, as `request_params_to_args` finds them."""
