@@ -19,6 +19,7 @@ from starlette.routing import Match
 
 from worksible_api.openapi import walk_dependants
 from worksible_api.pipeline import ApiRoute
+from worksible_api.pipeline.handler import RequestHandler
 
 
 def _runs_on_the_loop(call: Callable[..., Any]) -> bool:
@@ -40,6 +41,16 @@ def test_no_endpoint_or_dependency_runs_in_the_threadpool(app: FastAPI) -> None:
 def test_the_app_includes_no_router(app: FastAPI) -> None:
     nested = [route for route in app.routes if type(route).__name__ == "_IncludedRouter"]
     assert not nested
+
+
+def test_every_api_route_answers_through_its_own_handler(app: FastAPI) -> None:
+    """FastAPI routes a request and documents the route; what answers it is the handler
+    compiled from the route's declaration (pipeline/handler.py), for every API route."""
+    api_routes = [route for route in app.routes if isinstance(route, ApiRoute)]
+    assert len(api_routes) > 100
+    for route in api_routes:
+        assert isinstance(route.handler, RequestHandler), route.path
+        assert route.app == route._serve, route.path
 
 
 def _scope(method: str, path: str, root_path: str = "") -> dict[str, Any]:

@@ -127,7 +127,8 @@ class ApiRoute(APIRoute):
             # handler for that declaration, in our pipeline. The app includes none (api.py).
             handler = super().get_route_handler()
         else:
-            handler = self._handler = RequestHandler(self)
+            # The route's own, answering every request it routes (`_serve`).
+            handler = self.handler = RequestHandler(self)
 
         async def route_handler(request: Request) -> Response:
             return await self._run(ApiRequest(request.scope, request.receive), handler)
@@ -135,7 +136,7 @@ class ApiRoute(APIRoute):
         return route_handler
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self._run(ApiRequest(scope, receive), self._handler)
+        response = await self._run(ApiRequest(scope, receive), self.handler)
         await response(scope, receive, send)
 
     async def _run(
