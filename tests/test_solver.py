@@ -7,7 +7,8 @@ handled by ours (both reading the body as the API does, `ApiRequest`), and every
 sent to both."""
 
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import httpx
@@ -15,6 +16,7 @@ import pytest
 from fastapi import APIRouter, Cookie, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from opentelemetry import trace
 from pydantic import BaseModel, Field
 from starlette.requests import HTTPConnection
 
@@ -132,10 +134,16 @@ def declare(router: APIRouter, calls: Counter[str]) -> None:
         return Response(who, media_type="text/plain", headers={"x-own": "1"})
 
 
-def app_of(route_class: type[APIRoute], calls: Counter[str]) -> FastAPI:
+def app_of(
+    route_class: type[APIRoute], calls: Counter[str], tracer_provider: Any = None
+) -> FastAPI:
     router = APIRouter(route_class=route_class)
     declare(router, calls)
-    app = FastAPI()
+    app = FastAPI(
+        telemetry={"tracer_provider": tracer_provider, "tracing": True, "metrics": False}
+        if tracer_provider
+        else None
+    )
     app.router.routes.extend(router.routes)
 
     @app.exception_handler(PermissionError)
@@ -200,6 +208,46 @@ async def test_a_response_the_model_refuses_is_refused_as_fastapi_refuses_it() -
         app = app_of(route_class, Counter())
         status, _, _ = await _answer(app, "GET", "/broken", AUTH, None)
         assert status == 500
+
+
+class SpanNames(trace.TracerProvider):
+    """The names of the spans started, in order (a tracer that records nothing else)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        names = self.names
+
+        class Tracer(trace.NoOpTracer):
+            def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+                names.append(name)
+                return trace.INVALID_SPAN
+
+            @contextmanager
+            def start_as_current_span(
+                self, name: str, *args: Any, **kwargs: Any
+            ) -> Iterator[trace.Span]:
+                names.append(name)
+                yield trace.INVALID_SPAN
+
+        return Tracer()
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "headers", "body"),
+    [REQUESTS[0], REQUESTS[2], REQUESTS[6], REQUESTS[8], REQUESTS[-1]],
+)
+async def test_its_spans_are_fastapis(
+    method: str, url: str, headers: dict[str, str], body: bytes | None
+) -> None:
+    """With tracing on, the same spans as FastAPI's handler starts: dependencies, endpoint,
+    serialization, in the request's own."""
+    fastapi_spans, our_spans = SpanNames(), SpanNames()
+    await _answer(app_of(FastApiHandled, Counter(), fastapi_spans), method, url, headers, body)
+    await _answer(app_of(OursHandled, Counter(), our_spans), method, url, headers, body)
+    assert our_spans.names == fastapi_spans.names
+    assert "fastapi.dependencies" in our_spans.names
 
 
 def test_a_dependency_that_yields_is_refused_when_the_route_is_made() -> None:

@@ -2,10 +2,10 @@
 handed to validation, the dependencies solved (solver.py), the endpoint called, its answer
 validated against the response model and serialized.
 
-FastAPI's handler also serves forms, streams and server-sent events, and telemetry hooks,
-and looks each of them up per request; an API route has none of them, and a route that
-declared one would be refused when it is made (`RequestHandler.for_route`). The answers are
-FastAPI's: tests/test_solver.py runs routes through both and compares them.
+FastAPI's handler also serves forms, streams and server-sent events, and looks each of them
+up per request; an API route has none of them, and a route that declared one is refused when
+it is made. The answers are FastAPI's, and so are the spans and data it gives OpenTelemetry:
+tests/test_solver.py runs routes through both and compares them.
 """
 
 from typing import Any
@@ -15,6 +15,8 @@ from fastapi.datastructures import DefaultPlaceholder
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.routing import APIRoute
+from fastapi.telemetry import get_telemetry_data
+from fastapi.telemetry._api import _operation
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic_core import PydanticUndefined as Undefined
 
@@ -53,21 +55,34 @@ class RequestHandler:
             "exclude_none": route.response_model_exclude_none,
         }
         self._endpoint_context = {"function": route.name, "path": route.path}
+        # What FastAPI's tracing names the operations' spans after.
+        self._endpoint_function = route.dependant.call
 
     async def __call__(self, request: Request) -> Response:
         assert isinstance(request, ApiRequest)
         body = await request.payload() if self._takes_body else Undefined
-        solved = await self._solver.solve(request, body)
+        # With OpenTelemetry on, what FastAPI's handler gives it: the request's data for log
+        # processors, and a span for each of its three operations.
+        telemetry = get_telemetry_data()
+        if telemetry is not None:
+            telemetry.request = request
+            telemetry.body = None if body is Undefined else body
+        with _operation(name="dependencies", function=self._endpoint_function):
+            solved = await self._solver.solve(request, body)
+        if telemetry is not None:
+            telemetry.values, telemetry.errors = solved.values, solved.errors
         if solved.errors:
             raise RequestValidationError(
                 solved.errors,
                 body=None if body is Undefined else body,
                 endpoint_ctx=self._endpoint_context,  # type: ignore[arg-type]
             )
-        content = await self._solver.endpoint(**solved.values)
+        with _operation(name="endpoint", function=self._endpoint_function):
+            content = await self._solver.endpoint(**solved.values)
         if isinstance(content, Response):
             return content
-        return self._response(content, solved)
+        with _operation(name="serialization", function=self._endpoint_function):
+            return self._response(content, solved)
 
     def _response(self, content: Any, solved: Solved) -> Response:
         set_by_route = solved.response
