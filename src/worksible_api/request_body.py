@@ -5,7 +5,7 @@ have passed, and outside the request's deadline: a slow upload is the client's t
 fault of ours. A client that sends nothing for `IDLE_SECONDS` mid-body is answered 408.
 
 What is wrong with a body is recorded, not raised, so the checks keep the order of API.md §1
-(the objects the path names, 404, come before the body): FastAPI's validation of a body
+(the objects the path names, 404, come before the body): the route's validation of a body
 parameter reports the problem (error_handlers.py), and for a route that takes no body the
 idempotency guard does (`no_body_error`), before anything runs.
 """

@@ -1,8 +1,9 @@
 """Loading the object a path names, as a dependency.
 
 API.md §1 orders the checks: authentication, scope, then the path's objects (404), then the
-body. FastAPI validates the body after dependencies, so loading the object in a dependency
-declared after the principal gives exactly that order.
+body. A route's handler (handler.py, as FastAPI's) validates the body after its
+dependencies, so loading the object in a dependency declared after the principal gives
+exactly that order.
 """
 
 from collections.abc import Awaitable, Callable

@@ -36,9 +36,10 @@ IDEMPOTENCY_PARAMETER = {
 def _run_once_per_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """Wraps a write endpoint in the idempotency guard (API.md §5).
 
-    It runs where FastAPI calls the endpoint: after authentication, scope, path objects and
-    body validation, so those checks keep their order and their answers are never kept. A
-    route that takes no body has its body checked here, as FastAPI checks the others' (§12).
+    It runs where the route's handler calls the endpoint: after authentication, scope, path
+    objects and body validation, so those checks keep their order and their answers are never
+    kept. A route that takes no body has its body checked here, as the handler checks the
+    others' (§12).
     """
 
     @functools.wraps(endpoint)

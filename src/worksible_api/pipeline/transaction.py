@@ -52,7 +52,7 @@ async def _commit_truthfully(session: AsyncSession, request: Request) -> None:
 
 
 async def get_session(request: Request) -> AsyncSession:
-    # async: FastAPI runs plain functions in its threadpool, a hop per request for nothing.
+    # async: a plain function runs in the threadpool, a hop per request for nothing.
     session: AsyncSession = request.state.db
     return session
 
