@@ -13,7 +13,18 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Cookie, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Cookie,
+    Depends,
+    FastAPI,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+)
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
@@ -260,6 +271,15 @@ def test_a_dependency_that_yields_is_refused_when_the_route_is_made() -> None:
 
         @router.get("/held")
         async def endpoint(value: Annotated[int, Depends(held)]) -> None:
+            return None
+
+
+def test_a_form_body_is_refused_when_the_route_is_made() -> None:
+    router = APIRouter(route_class=OursHandled)
+    with pytest.raises(TypeError, match="JSON"):
+
+        @router.post("/form")
+        async def endpoint(name: Annotated[str, Form()]) -> None:
             return None
 
 

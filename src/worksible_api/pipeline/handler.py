@@ -10,7 +10,7 @@ tests/test_solver.py runs routes through both and compares them.
 
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
@@ -30,7 +30,9 @@ class RequestHandler:
     def __init__(self, route: APIRoute) -> None:
         if route.is_json_stream or route.stream_item_field is not None:
             raise TypeError(f"{route.path}: API routes answer JSON documents, not streams")
-        if not isinstance(route.strict_content_type, DefaultPlaceholder):
+        if not isinstance(route.strict_content_type, DefaultPlaceholder) or (
+            route.body_field is not None and isinstance(route.body_field.field_info, params.Form)
+        ):
             raise TypeError(f"{route.path}: a body is JSON under a JSON media type, always")
         self._solver = Solver(route.dependant, embed_body_fields=route._embed_body_fields)
         self._takes_body = route.body_field is not None
