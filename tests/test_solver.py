@@ -25,6 +25,7 @@ from fastapi import (
     Request,
     Response,
 )
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
@@ -140,6 +141,10 @@ def declare(router: APIRouter, calls: Counter[str]) -> None:
     async def no_model(who: Principal) -> dict[str, Any]:
         return {"who": who, "set": {1}}
 
+    @router.get("/explicit", response_model=ItemOut, response_class=JSONResponse)
+    async def explicit_class(who: Principal) -> Any:
+        return {"id": 1, "name": who, "extra": "dropped by the model"}
+
     @router.get("/answer")
     async def own_answer(who: Principal) -> Response:
         return Response(who, media_type="text/plain", headers={"x-own": "1"})
@@ -189,6 +194,7 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes | None]] = [
     ("POST", "/items/404", JSON, b"[]"),
     ("DELETE", "/items/5", AUTH, None),
     ("GET", "/plain", AUTH, None),
+    ("GET", "/explicit", AUTH, None),
     ("GET", "/answer", AUTH, None),
 ]
 

@@ -41,11 +41,9 @@ class RequestHandler:
         self._status_code = route.status_code
         self._response_field = route.response_field
         declared_class = route.response_class
-        # A route's own response class; None for the default, whose model pydantic serializes.
-        self._response_class = (
-            None if isinstance(declared_class, DefaultPlaceholder) else declared_class
-        )
-        self._plain_response_class: type[Response] = (
+        # Under the default class a response model is serialized to JSON by pydantic itself.
+        self._default_class = isinstance(declared_class, DefaultPlaceholder)
+        self._response_class: type[Response] = (
             declared_class.value
             if isinstance(declared_class, DefaultPlaceholder)
             else declared_class
@@ -97,7 +95,7 @@ class RequestHandler:
         arguments: dict[str, Any] = {} if status_code is None else {"status_code": status_code}
         field = self._response_field
         if field is None:
-            response = self._plain_response_class(jsonable_encoder(content), **arguments)
+            response = self._response_class(jsonable_encoder(content), **arguments)
         else:
             value, errors = field.validate(content, {}, loc=("response",))
             if errors:
@@ -106,7 +104,7 @@ class RequestHandler:
                     body=content,
                     endpoint_ctx=self._endpoint_context,  # type: ignore[arg-type]
                 )
-            if self._response_class is None:
+            if self._default_class:
                 serialized = field.serialize_json(value, **self._serialization)
                 response = Response(serialized, media_type="application/json", **arguments)
             else:
