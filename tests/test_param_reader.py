@@ -24,6 +24,12 @@ class Colour(StrEnum):
 router = APIRouter()
 
 
+def _only_route(declared: APIRouter) -> APIRoute:
+    (route,) = declared.routes
+    assert isinstance(route, APIRoute)
+    return route
+
+
 @router.get("/things")
 async def list_things(
     page: Annotated[int, Query(ge=1)],
@@ -53,8 +59,7 @@ async def list_things(
     ],
 )
 def test_it_reads_as_fastapi_reads(query: str) -> None:
-    (route,) = router.routes
-    assert isinstance(route, APIRoute)
+    route = _only_route(router)
     fields = route.dependant.query_params
     received = QueryParams(query)
     assert ParamReader(fields).read(received) == request_params_to_args(fields, received)
@@ -62,8 +67,7 @@ def test_it_reads_as_fastapi_reads(query: str) -> None:
 
 def test_a_mutable_default_is_copied_for_each_request() -> None:
     """As FastAPI copies it: an endpoint that changes its list changes no later request's."""
-    (route,) = router.routes
-    assert isinstance(route, APIRoute)
+    route = _only_route(router)
     reader = ParamReader(route.dependant.query_params)
     first, _ = reader.read(QueryParams("page=1"))
     first["sizes"].append(3)
@@ -84,8 +88,7 @@ def test_a_query_parameter_that_is_a_model_is_refused() -> None:
     async def filtered(filters: Annotated[Filters, Query()]) -> None:
         return None
 
-    (route,) = models.routes
-    assert isinstance(route, APIRoute)
+    route = _only_route(models)
     with pytest.raises(TypeError, match="filters"):
         ParamReader(route.dependant.query_params)
 
@@ -107,9 +110,7 @@ async def get_thing(
 
 
 def _thing_route() -> APIRoute:
-    (route,) = one_thing.routes
-    assert isinstance(route, APIRoute)
-    return route
+    return _only_route(one_thing)
 
 
 @pytest.mark.parametrize(
