@@ -13,8 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from hiredis import pack_command
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
 from redis.exceptions import (
     AskError,
@@ -39,6 +40,41 @@ CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 ItemT = TypeVar("ItemT")
 
 
+class LeanConnectionPool(ConnectionPool):
+    """redis-py's pool, handing out and taking back connections without the work it does per
+    checkout for what the service does not use.
+
+    redis-py's `get_connection` and `release` take an asyncio lock, record four connection-count
+    metrics (its OpenTelemetry hooks, called even with none configured), dispatch an
+    after-release event (for re-authentication with token credentials, not used here) and go
+    through its retry wrapper to connect a connection already connected: 7 % of the
+    instructions of a request whose key is cached (bench/instructions.py `auth`). Here a
+    checkout does not wait, so one event loop needs no lock; a connection is connected only when
+    it is not; and one with unread data on it (a reply left by an interrupted command: redis-py
+    closes those, so it should not happen) is connected again before use, as redis-py's own
+    pool does. The pool's connection-count metrics are therefore not recorded.
+    """
+
+    async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Any:
+        connection = self.get_available_connection()  # type: ignore[no-untyped-call]  # untyped upstream
+        try:
+            if not connection.is_connected:
+                await connection.connect()
+            elif await connection.can_read():
+                await connection.disconnect()
+                await connection.connect()
+        except BaseException:
+            await self.release(connection)
+            raise
+        return connection
+
+    async def release(self, connection: AbstractConnection) -> None:
+        self._in_use_connections.discard(connection)
+        if connection.should_reconnect():  # type: ignore[no-untyped-call]  # untyped upstream
+            await connection.disconnect()
+        self._available_connections.append(connection)
+
+
 def is_cluster_url(redis_url: str) -> bool:
     return redis_url.partition("://")[0] in CLUSTER_SCHEMES
 
@@ -61,7 +97,8 @@ def create_redis(settings: Settings, redis_url: str) -> RedisClient:
         url, seeds = _cluster_seeds(redis_url)
         redis = RedisCluster.from_url(url, startup_nodes=seeds, **options)
     else:
-        redis = Redis.from_url(redis_url, retry_on_timeout=False, **options)
+        pool = LeanConnectionPool.from_url(redis_url, retry_on_timeout=False, **options)
+        redis = Redis.from_pool(pool)
     install_breaker(redis, settings.redis_timeout_seconds)
     return redis
 
