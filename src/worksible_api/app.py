@@ -20,6 +20,7 @@ from worksible_api.auth.key_cache import KeyCache
 from worksible_api.auth.verifier import KeyVerifier
 from worksible_api.cache.client import create_redis, learn_topology
 from worksible_api.config import Settings, get_settings
+from worksible_api.db.rows import DriverConnections
 from worksible_api.db.session import create_engine, create_read_sessionmaker, create_sessionmaker
 from worksible_api.deprecations import DEPRECATIONS
 from worksible_api.domains.changelog.router import pages as changelog_pages
@@ -147,6 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         key_cache = KeyCache(redis, settings.redis_key_prefix, settings.api_key_cache_seconds)
         app.state.settings = settings
         app.state.engine = engine
+        # A quarter of the pool at most waits for reads between requests; the rest is the ORM's.
+        app.state.driver_connections = DriverConnections(engine, keep=settings.db_pool_size // 4)
+        app.state.driver_connections.start()
         app.state.sessionmaker = sessionmaker
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
         app.state.redis = redis
@@ -171,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.key_verifier.close()
             await app.state.idempotency_cache.settle()
             await redis.aclose()
+            await app.state.driver_connections.close()
             await engine.dispose()
 
     app = FastAPI(

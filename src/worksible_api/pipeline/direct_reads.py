@@ -54,7 +54,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from worksible_api.auth.dependencies import authenticate_request
 from worksible_api.auth.principal import Principal
 from worksible_api.db.repository import Repository, input_names
-from worksible_api.db.rows import TenantRows, pooled_driver
+from worksible_api.db.rows import TenantRows
 from worksible_api.error_handlers import validation_problem
 from worksible_api.errors import NotFound
 from worksible_api.failures import backing_service_problem
@@ -184,7 +184,9 @@ class DirectRead:
         await self.check_scope(principal)
         object_id = parse_id(raw_id)
         row = (
-            await self.rows.fetch(request.app.state.engine, principal.organization_id, object_id)
+            await self.rows.fetch(
+                request.app.state.driver_connections, principal.organization_id, object_id
+            )
             if object_id is not None
             else None
         )
@@ -229,7 +231,7 @@ class DirectList:
             principal.organization_id, asked, params, out, engine.dialect
         )
         if compiled is not None:
-            async with pooled_driver(engine) as driver:
+            async with request.app.state.driver_connections.driver() as driver:
                 return await compiled.page(driver, request.url)
         async with request.app.state.read_sessionmaker() as session:
             rows = repository(session, principal.organization_id)
