@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
+import asyncpg
 from pydantic import AliasChoices, BaseModel, TypeAdapter
 from sqlalchemy import (
     ColumnElement,
@@ -30,7 +31,13 @@ from starlette.datastructures import URL
 
 from worksible_api.db.base import Base
 from worksible_api.db.filters import NO_FILTERS, Asked, Filters
-from worksible_api.db.rows import CompiledSelect, attribute_names
+from worksible_api.db.rows import (
+    CompiledInsert,
+    CompiledSelect,
+    as_sqlalchemy_error,
+    attribute_names,
+)
+from worksible_api.db.transaction import transaction_driver
 from worksible_api.errors import NotFound, ValidationFailed
 from worksible_api.kit.ids import parse_id
 from worksible_api.kit.pagination import Cursor, ListParams, Order, Page, page_links
@@ -208,10 +215,13 @@ def row_cursor(row: Any) -> Cursor:
 
 def violated_constraint(error: IntegrityError) -> str | None:
     """The unique index or constraint a write violated, as PostgreSQL names it: asyncpg's
-    error, wrapped by SQLAlchemy's DBAPI adapter, carries it."""
-    cause = getattr(error.orig, "__cause__", None)
-    name = getattr(cause, "constraint_name", None)
-    return name if isinstance(name, str) else None
+    error carries it, wrapped by SQLAlchemy's DBAPI adapter (`orig.__cause__`) or, for a
+    statement sent on the driver, as `orig` itself (db/rows.py `as_sqlalchemy_error`)."""
+    for reported in (error.orig, getattr(error.orig, "__cause__", None)):
+        name = getattr(reported, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+    return None
 
 
 class Repository(Generic[ModelT]):
@@ -314,8 +324,13 @@ class Repository(Generic[ModelT]):
         params["organization_id"] = self.organization_id
         if expressions:
             params[ACTING_ORGANIZATION.key] = self.organization_id
-        row = (await self.session.execute(made.statement, params)).one()
-        return dict(zip(made.attribute_names, row, strict=True))
+        compiled = _compiled_insert(made, tuple(params), self.session.get_bind().dialect)
+        driver = await transaction_driver(self.session)
+        try:
+            record = await driver.fetchrow(compiled.sql, *compiled.arguments(params))
+        except asyncpg.PostgresError as error:
+            raise as_sqlalchemy_error(error, compiled.sql) from error
+        return dict(zip(made.attribute_names, compiled.values(record), strict=True))
 
     @classmethod
     @functools.cache
@@ -480,13 +495,25 @@ class CompiledRead(Generic[OutModelT]):
 ACTING_ORGANIZATION = bindparam("acting_organization_id", type_=Uuid)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InsertStatement:
     statement: Insert
     # Attribute name (`metadata_`) -> column key (`metadata`), for the values given.
     column_keys: dict[str, str]
     # The RETURNING columns' attribute names, in order.
     attribute_names: tuple[str, ...]
+    # The RETURNING columns, in order.
+    returning: tuple[Any, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_insert(
+    made: InsertStatement, keys: tuple[str, ...], dialect: Dialect
+) -> CompiledInsert:
+    """`made` compiled for the columns `keys` names, once per set and dialect: run on the
+    driver, the INSERT skips SQLAlchemy's per-statement work (its execution context, parameter
+    and result processing, the compiled cache's lookup), 7 % of a create's instructions."""
+    return CompiledInsert(made.statement, keys, made.returning, dialect)
 
 
 def _locked(statement: Select[ModelT], lock: RowLock | None) -> Select[ModelT]:
@@ -530,6 +557,7 @@ def insert_statement(
         statement,
         {name: column_key[name] for name in plain},
         tuple(attribute_of[column.key] for column in table.columns),
+        tuple(table.columns),
     )
 
 

@@ -12,15 +12,16 @@ through the column type's own result processing, as the ORM would.
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import Select, bindparam, inspect, select
+from sqlalchemy import Insert, Select, bindparam, inspect, select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -30,6 +31,17 @@ from worksible_api.db.base import Base
 
 # What asyncpg raises itself, where a statement bypasses SQLAlchemy (and its exceptions).
 DRIVER_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
+# SQLAlchemy's exception for a SQLSTATE class, as its DBAPI adapter names them.
+_SQLALCHEMY_ERRORS: dict[str, type[DBAPIError]] = {"23": IntegrityError, "22": DataError}
+
+
+def as_sqlalchemy_error(error: asyncpg.PostgresError, sql: str) -> DBAPIError:
+    """`error`, which PostgreSQL reported for a statement sent on the driver, as SQLAlchemy
+    raises it for a statement it sent: an IntegrityError for a constraint, a DataError for a
+    value refused, a DBAPIError otherwise; `orig` is the driver's error, with the SQLSTATE and
+    the constraint's name. The code above catches them as it catches SQLAlchemy's."""
+    kind = _SQLALCHEMY_ERRORS.get((error.sqlstate or "")[:2], DBAPIError)
+    return kind(sql, None, error)
 
 
 def attribute_names(model: type[Base]) -> dict[str, str]:
@@ -51,12 +63,7 @@ class CompiledSelect:
         assert isinstance(self._compiled, SQLCompiler)
         self.sql = str(self._compiled)
         self._positions = list(self._compiled.positiontup or ())
-        self._processors: list[Callable[[Any], Any] | None] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        ]
-        # Most column types need none on asyncpg: then a record's values are used as they are.
-        self._plain = all(process is None for process in self._processors)
+        self._result = ResultProcessing(statement.selected_columns, dialect)
         self._written, self._named = _written_and_named(self._compiled)
 
     def arguments(self, **values: Any) -> list[Any]:
@@ -71,12 +78,103 @@ class CompiledSelect:
         return [bound[name] for name in self._positions]
 
     def values(self, record: Sequence[Any]) -> Sequence[Any]:
+        return self._result.values(record)
+
+
+class ResultProcessing:
+    """Each result column's own processing, as SQLAlchemy applies it to a row it reads."""
+
+    def __init__(self, columns: Iterable[Any], dialect: Dialect) -> None:
+        self._processors: list[Callable[[Any], Any] | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
+        # Most column types need none on asyncpg: then a record's values are used as they are.
+        self._plain = all(process is None for process in self._processors)
+
+    def values(self, record: Sequence[Any]) -> Sequence[Any]:
         if self._plain:
             return record
         return [
             process(value) if process is not None else value
             for process, value in zip(self._processors, record, strict=True)
         ]
+
+
+class CompiledInsert:
+    """An INSERT … RETURNING compiled once for the columns it is given, run with asyncpg: its
+    SQL, and its parameters in the order the SQL numbers them, each as SQLAlchemy would send
+    it: a value given, a column's Python-side default evaluated per row (an id's uuid7), or a
+    value written in the statement, passed through its type's bind processing (jsonb written
+    as JSON text). Its RETURNING row comes back as `CompiledSelect` reads a row.
+
+    A default that reads its execution context (SQLAlchemy passes one) cannot be evaluated here:
+    refused when the statement is compiled (no model has one).
+    """
+
+    def __init__(
+        self, statement: Insert, keys: Sequence[str], returning: Sequence[Any], dialect: Dialect
+    ) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = str(compiled)
+        defaults = {column.key: column.default for column in compiled.insert_prefetch}
+        self._parameters = [
+            _InsertParameter.of(compiled, name, defaults.get(name), dialect)
+            for name in compiled.positiontup or ()
+        ]
+        self._returned = ResultProcessing(returning, dialect)
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        try:
+            return [parameter.value(values) for parameter in self._parameters]
+        except KeyError as missing:
+            raise InvalidRequestError(f"A value is required for {missing}") from None
+
+    def values(self, record: Sequence[Any]) -> Sequence[Any]:
+        return self._returned.values(record)
+
+
+@dataclass(frozen=True)
+class _InsertParameter:
+    name: str
+    # Where the value comes from: the caller ("given"), a Python-side default, the statement.
+    source: Literal["given", "default", "written"]
+    default: Any
+    processor: Callable[[Any], Any] | None
+
+    @classmethod
+    def of(
+        cls, compiled: SQLCompiler, name: str, default: Any, dialect: Dialect
+    ) -> "_InsertParameter":
+        bind = compiled.binds[name]
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if default is not None:
+            if not (default.is_scalar or default.is_callable):
+                raise TypeError(f"{name}: a default of this kind is not evaluated here")
+            if default.is_callable and _reads_context(default.arg):
+                raise TypeError(f"{name}: a default that reads its context is not evaluated here")
+            return cls(name, "default", default, processor)
+        if bind.required or bind.callable is not None:
+            return cls(name, "given", None, processor)
+        return cls(name, "written", bind.effective_value, processor)
+
+    def value(self, values: dict[str, Any]) -> Any:
+        if self.source == "given":
+            value = values[self.name]
+        elif self.source == "written":
+            value = self.default
+        elif self.default.is_callable:
+            value = self.default.arg(None)
+        else:
+            value = self.default.arg
+        return self.processor(value) if self.processor is not None else value
+
+
+def _reads_context(default_function: Callable[..., Any]) -> bool:
+    """SQLAlchemy wraps a default that takes no argument in `lambda ctx: fn()`, made with
+    `functools.update_wrapper` (so it carries `__wrapped__`); one taking the context it keeps
+    as it is."""
+    return not hasattr(default_function, "__wrapped__")
 
 
 def _written_and_named(compiled: SQLCompiler) -> tuple[dict[str, Any] | None, frozenset[str]]:
