@@ -1,6 +1,7 @@
-"""Rows read with asyncpg on a pooled connection instead of through the ORM: statements
-compiled once (`CompiledSelect`), for a GET by id (`TenantRows`) and the page of a list with
-no filters (db/repository.py).
+"""Statements compiled once and sent with asyncpg instead of through the ORM: rows read on
+a pooled connection (`CompiledSelect`), for a GET by id (`TenantRows`) and a list's page
+(db/repository.py), on connections kept between requests (`DriverConnections`); and a create's
+INSERT (`CompiledInsert`), on the connection of the session's transaction.
 
 For a GET by id the ORM costs more than the round trip: a session, statement building and
 caching, instance state and the identity map, all to copy the row into a response model. Here
@@ -10,12 +11,13 @@ through the column type's own result processing, as the ORM would.
 """
 
 import asyncio
+import functools
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -137,9 +139,9 @@ class CompiledInsert:
 @dataclass(frozen=True)
 class _InsertParameter:
     name: str
-    # Where the value comes from: the caller ("given"), a Python-side default, the statement.
-    source: Literal["given", "default", "written"]
-    default: Any
+    # What makes the value when the caller does not give it: a column's Python-side default,
+    # or the value written in the statement. None: the caller gives it.
+    made_by: Callable[[], Any] | None
     processor: Callable[[Any], Any] | None
 
     @classmethod
@@ -149,25 +151,27 @@ class _InsertParameter:
         bind = compiled.binds[name]
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if default is not None:
-            if not (default.is_scalar or default.is_callable):
-                raise TypeError(f"{name}: a default of this kind is not evaluated here")
-            if default.is_callable and _reads_context(default.arg):
-                raise TypeError(f"{name}: a default that reads its context is not evaluated here")
-            return cls(name, "default", default, processor)
+            return cls(name, _maker_of(name, default), processor)
         if bind.required or bind.callable is not None:
-            return cls(name, "given", None, processor)
-        return cls(name, "written", bind.effective_value, processor)
+            return cls(name, None, processor)
+        written = bind.effective_value
+        return cls(name, lambda: written, processor)
 
     def value(self, values: dict[str, Any]) -> Any:
-        if self.source == "given":
-            value = values[self.name]
-        elif self.source == "written":
-            value = self.default
-        elif self.default.is_callable:
-            value = self.default.arg(None)
-        else:
-            value = self.default.arg
+        value = values[self.name] if self.made_by is None else self.made_by()
         return self.processor(value) if self.processor is not None else value
+
+
+def _maker_of(name: str, default: Any) -> Callable[[], Any]:
+    """A column's Python-side default as a function of nothing: its value, or its function."""
+    if default.is_scalar:
+        value = default.arg
+        return lambda: value
+    if not default.is_callable:
+        raise TypeError(f"{name}: a default of this kind is not evaluated here")
+    if _reads_context(default.arg):
+        raise TypeError(f"{name}: a default that reads its context is not evaluated here")
+    return functools.partial(default.arg, None)
 
 
 def _reads_context(default_function: Callable[..., Any]) -> bool:
@@ -257,10 +261,13 @@ class DriverConnections:
 
     def trim(self, idle_before: float) -> None:
         """Gives the pool back every connection given back here before `idle_before`."""
-        kept = [held for held in self._idle if held[2] >= idle_before]
-        for connection, _, idle_since in self._idle:
+        kept = []
+        for held in self._idle:
+            connection, _, idle_since = held
             if idle_since < idle_before:
                 connection.close()
+            else:
+                kept.append(held)
         self._idle = kept
 
     async def close(self) -> None:
