@@ -30,13 +30,17 @@ def _pool(redis: RedisClient) -> LeanConnectionPool:
     return pool
 
 
+def _assert_all_idle(redis: RedisClient, connections: int) -> None:
+    pool = _pool(redis)
+    assert len(pool._available_connections) == connections
+    assert not pool._in_use_connections
+
+
 async def test_calls_one_after_another_share_one_connection(redis: RedisClient, name: str) -> None:
     for number in range(5):
         await call(redis, "SET", name, number)
         assert await call(redis, "GET", name) == str(number).encode()
-    pool = _pool(redis)
-    assert len(pool._available_connections) == 1
-    assert not pool._in_use_connections
+    _assert_all_idle(redis, connections=1)
 
 
 async def test_calls_at_once_each_have_a_connection_and_all_come_back(
@@ -45,9 +49,7 @@ async def test_calls_at_once_each_have_a_connection_and_all_come_back(
     await call(redis, "SET", name, "shared")
     replies = await asyncio.gather(*(call(redis, "GET", name) for _ in range(8)))
     assert replies == [b"shared"] * 8
-    pool = _pool(redis)
-    assert len(pool._available_connections) == 8
-    assert not pool._in_use_connections
+    _assert_all_idle(redis, connections=8)
 
 
 async def test_a_connection_with_an_unread_reply_is_reconnected_before_it_is_reused(
