@@ -312,7 +312,8 @@ class Repository(Generic[ModelT]):
         from the organization's row, where reading it first would cost a round trip; it names
         the organization as ACTING_ORGANIZATION. The statement is built and compiled once per
         set of columns, not per request: building it with the values cost a create more than
-        the INSERT's round trip (docs/benchmark.md)."""
+        the INSERT's round trip (docs/benchmark.md). It is sent on the driver connection of the
+        session's transaction; what PostgreSQL refuses is raised as SQLAlchemy raises it."""
         expressions = tuple(
             (name, value) for name, value in values.items() if isinstance(value, ColumnElement)
         )
