@@ -18,22 +18,63 @@ AfterCommit = Callable[[], Awaitable[None]]
 _AT_COMMIT = "rows_at_commit"
 
 
+# Up to this many rows of a kind go as a VALUES list of scalars; more as one array per column.
+# The driver encodes an array element by element, through abstract-class checks: for the one
+# or two rows of a typical write, scalars cost less (docs/benchmark.md); statements stay few.
+FEW_ROWS = 3
+
+
 @dataclass(frozen=True)
 class RowsAtCommit:
     """A kind of row a transaction inserts just before it commits, such as its events.
 
     All the rows of all kinds go in one statement, one round trip whatever their number and
-    kind: each kind's INSERT is a part of one data-modifying WITH. `sql` inserts the rows
-    from one array per column, named `:<name>_<column>` (`unnest`), so that one statement made
-    once serves any number of rows.
+    kind: each kind's INSERT is a part of one data-modifying WITH. `insert` reads its rows
+    `FROM {rows}`: a relation with one column per entry of `columns` (name, SQL type), sent as
+    parameters: a few rows as a VALUES list, more as one array per column (`unnest`), so that
+    a statement made once serves any number of rows.
     """
 
     name: str
-    columns: tuple[str, ...]
-    sql: str
+    columns: tuple[tuple[str, str], ...]
+    insert: str
 
-    def parameters(self, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-        return {f"{self.name}_{column}": [row[column] for row in rows] for column in self.columns}
+    def sql(self, shape: int | None) -> str:
+        """The INSERT for `shape` rows (None: any number more than FEW_ROWS)."""
+        return self.insert.replace("{rows}", self._source(shape))
+
+    def _source(self, shape: int | None) -> str:
+        names = ", ".join(column for column, _ in self.columns)
+        if shape is None:
+            arrays = ", ".join(
+                f"CAST(:{self.name}_{column} AS {type_}[])" for column, type_ in self.columns
+            )
+            return f"unnest({arrays}) AS {self.name}_rows ({names})"
+        values = ", ".join(
+            "("
+            + ", ".join(
+                f"CAST(:{self.name}_{column}_{i} AS {type_})" for column, type_ in self.columns
+            )
+            + ")"
+            for i in range(shape)
+        )
+        return f"(VALUES {values}) AS {self.name}_rows ({names})"
+
+    def parameters(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        if shape_of(rows) is None:
+            return {
+                f"{self.name}_{column}": [row[column] for row in rows] for column, _ in self.columns
+            }
+        return {
+            f"{self.name}_{column}_{i}": row[column]
+            for i, row in enumerate(rows)
+            for column, _ in self.columns
+        }
+
+
+def shape_of(rows: list[dict[str, Any]]) -> int | None:
+    """How a statement sends `rows`: their number when few, None for arrays."""
+    return len(rows) if len(rows) <= FEW_ROWS else None
 
 
 def insert_at_commit(session: AsyncSession, kind: RowsAtCommit, row: dict[str, Any]) -> None:
@@ -57,10 +98,13 @@ class _Statement:
 
 
 @functools.cache
-def _one_statement(kinds: tuple[RowsAtCommit, ...], dialect: Dialect) -> _Statement:
-    *first, last = kinds
-    parts = ", ".join(f"{kind.name} AS ({kind.sql})" for kind in first)
-    compiled = text(f"WITH {parts} {last.sql}" if first else last.sql).compile(dialect=dialect)
+def _one_statement(
+    shapes: tuple[tuple[RowsAtCommit, int | None], ...], dialect: Dialect
+) -> _Statement:
+    *first, (last, last_shape) = shapes
+    parts = ", ".join(f"{kind.name} AS ({kind.sql(shape)})" for kind, shape in first)
+    main = last.sql(last_shape)
+    compiled = text(f"WITH {parts} {main}" if first else main).compile(dialect=dialect)
     return _Statement(str(compiled), tuple(compiled.positiontup or ()))
 
 
@@ -68,12 +112,13 @@ def _insert_pending(session: Session) -> None:
     pending: dict[RowsAtCommit, list[dict[str, Any]]] | None = session.info.pop(_AT_COMMIT, None)
     if pending:
         parameters = {
-            name: values
+            name: value
             for kind, rows in pending.items()
-            for name, values in kind.parameters(rows).items()
+            for name, value in kind.parameters(rows).items()
         }
         connection = session.connection()
-        statement = _one_statement(tuple(pending), connection.dialect)
+        shapes = tuple((kind, shape_of(rows)) for kind, rows in pending.items())
+        statement = _one_statement(shapes, connection.dialect)
         # On the driver: through SQLAlchemy the statement cost a create ~3 % more instructions.
         driver = await_only(_begun_driver(connection))
         await_only(driver.execute(statement.sql, *(parameters[name] for name in statement.order)))

@@ -24,30 +24,21 @@ _LOCK_AND_FIND = """
 _NEW_RECORD = RowsAtCommit(
     "new_idempotency_record",
     (
-        "scope",
-        "key",
-        "organization_id",
-        "fingerprint",
-        "status_code",
-        "content_type",
-        "body",
-        "expires_at",
+        ("scope", "varchar"),
+        ("key", "varchar"),
+        ("organization_id", "uuid"),
+        ("fingerprint", "varchar"),
+        ("status_code", "smallint"),
+        ("content_type", "varchar"),
+        ("body", "bytea"),
+        ("expires_at", "timestamptz"),
     ),
     """INSERT INTO idempotency_records
         (scope, key, organization_id, fingerprint, status_code, content_type, body, created_at,
          expires_at)
     SELECT scope, key, organization_id, fingerprint, status_code, content_type, body, now(),
            expires_at
-    FROM unnest(CAST(:new_idempotency_record_scope AS varchar[]),
-                CAST(:new_idempotency_record_key AS varchar[]),
-                CAST(:new_idempotency_record_organization_id AS uuid[]),
-                CAST(:new_idempotency_record_fingerprint AS varchar[]),
-                CAST(:new_idempotency_record_status_code AS smallint[]),
-                CAST(:new_idempotency_record_content_type AS varchar[]),
-                CAST(:new_idempotency_record_body AS bytea[]),
-                CAST(:new_idempotency_record_expires_at AS timestamptz[]))
-      AS kept (scope, key, organization_id, fingerprint, status_code, content_type, body,
-               expires_at)
+    FROM {rows}
     ON CONFLICT (scope, key) DO UPDATE
        SET organization_id = excluded.organization_id, fingerprint = excluded.fingerprint,
            status_code = excluded.status_code,

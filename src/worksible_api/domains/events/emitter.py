@@ -21,12 +21,8 @@ from worksible_api.domains.events.types import EventType
 ID_PREFIX = "evt_"
 _NEW_EVENTS = RowsAtCommit(
     "new_events",
-    ("id", "organization_id", "type", "data"),
-    """INSERT INTO events (id, organization_id, type, data)
-    SELECT * FROM unnest(CAST(:new_events_id AS varchar[]),
-                         CAST(:new_events_organization_id AS uuid[]),
-                         CAST(:new_events_type AS varchar[]),
-                         CAST(:new_events_data AS jsonb[]))""",
+    (("id", "varchar"), ("organization_id", "uuid"), ("type", "varchar"), ("data", "jsonb")),
+    "INSERT INTO events (id, organization_id, type, data) SELECT * FROM {rows}",
 )
 
 
