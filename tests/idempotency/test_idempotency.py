@@ -16,8 +16,9 @@ from tests.factories.tenants import Tenant
 
 from worksible_api.auth.keys import key_digest, parse_key
 from worksible_api.db.session import commit
+from worksible_api.errors import ValidationFailed
 from worksible_api.idempotency import cache as idempotency_cache
-from worksible_api.idempotency import repository
+from worksible_api.idempotency import repository, service
 from worksible_api.idempotency.credential import Credential
 from worksible_api.idempotency.stored import StoredResponse
 from worksible_api.kit.time import utc_now
@@ -163,6 +164,17 @@ class TestKeyFormat:
     ) -> None:
         key = ("~ !" * 100)[:255]
         assert (await client.post(KEYS, headers=with_key(tenant, key), json={})).status_code == 201
+
+    def test_a_key_is_accepted_exactly_when_each_character_is_printable_ascii(self) -> None:
+        for code in range(0x400):
+            char = chr(code)
+            printable = " " <= char <= "~"
+            try:
+                service.parse_key(f"key{char}")
+            except ValidationFailed:
+                assert not printable, repr(char)
+            else:
+                assert printable, repr(char)
 
 
 class TestConcurrency:

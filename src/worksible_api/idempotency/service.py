@@ -48,7 +48,8 @@ class Claim:
 
 
 def parse_key(raw: str) -> str:
-    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not all(" " <= char <= "~" for char in raw):
+    # Printable ASCII (" " to "~"), checked by str's own methods rather than a loop in Python.
+    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not (raw.isascii() and raw.isprintable()):
         raise ValidationFailed.for_field(
             ["header", HEADER],
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
