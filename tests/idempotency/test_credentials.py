@@ -1,6 +1,7 @@
 """API.md §5: idempotency records belong to the credential that sent them, and no secret they
 keep is at rest in a form anyone can use without that credential."""
 
+from secrets import token_urlsafe
 from typing import Any
 from uuid import uuid4
 
@@ -15,6 +16,8 @@ from tests.factories.spies import record_calls
 from tests.factories.tenants import Tenant
 
 from worksible_api.auth import dependencies
+from worksible_api.idempotency import credential
+from worksible_api.idempotency.credential import Credential, UnreadableRecord
 from worksible_api.models import Base
 
 KEYS = "/v1/api-keys"
@@ -179,3 +182,25 @@ async def test_a_request_derives_its_credential_once(
     response = await client.post("/v1/api-keys", headers=headers, json={"name": "Once"})
     assert response.status_code == 201
     assert len(made) == 1
+
+
+class TestDerivedKeys:
+    """A secret's scope and seal are derived once and kept by the secret's digest."""
+
+    def test_credentials_of_one_secret_share_what_is_derived_and_others_do_not(self) -> None:
+        secret, other = token_urlsafe(32), token_urlsafe(32)
+        sealed = Credential(secret, "k1").seal(b"answer", b"context")
+        assert Credential(secret, "k1").scope == Credential(secret, "k1").scope
+        assert Credential(secret, "k1").open(sealed, b"context") == b"answer"
+        assert Credential(other, "k2").scope != Credential(secret, "k1").scope
+        with pytest.raises(UnreadableRecord):
+            Credential(other, "k2").open(sealed, b"context")
+
+    def test_the_cache_is_bounded_and_holds_no_secret(self) -> None:
+        secrets = [token_urlsafe(32) for _ in range(credential._DERIVED_KEPT + 10)]
+        scopes = [Credential(secret, "k").scope for secret in secrets]
+        assert len(credential._DERIVED) == credential._DERIVED_KEPT
+        held = b"".join(credential._DERIVED)
+        assert not any(secret.encode() in held for secret in secrets)
+        # The oldest went first; derived again, it is the same.
+        assert Credential(secrets[0], "k").scope == scopes[0]

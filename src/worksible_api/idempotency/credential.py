@@ -11,10 +11,11 @@ The secrets are 256 random bits, so an HMAC of them is a sound key derivation (n
 stretching needed), and costs a microsecond.
 """
 
-import functools
 import hashlib
 import hmac
 import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,11 +30,39 @@ class UnreadableRecord(Exception):
     """A kept response that does not open with the caller's key: it was altered at rest."""
 
 
+@dataclass(frozen=True)
+class _Derived:
+    """What a secret's records are named and sealed with."""
+
+    scope: str
+    cipher: AESGCM
+
+
+# Derived keys by the digest of their secret, the oldest dropped first: every write with an
+# Idempotency-Key needs them, and deriving them (an HMAC each and AES's key schedule) cost an
+# idempotent create ~2-3 % of its instructions, the same for every request of one key. Keyed by
+# digest, so the cache keeps no secret that could call the API after its request.
+_DERIVED: OrderedDict[bytes, _Derived] = OrderedDict()
+_DERIVED_KEPT = 1024
+
+
+def _derived(secret: bytes) -> _Derived:
+    digest = hashlib.sha256(secret).digest()
+    derived = _DERIVED.get(digest)
+    if derived is None:
+        scope = hmac.new(secret, _SCOPE_LABEL, hashlib.sha256).hexdigest()[:SCOPE_LENGTH]
+        cipher = AESGCM(hmac.new(secret, _SEAL_LABEL, hashlib.sha256).digest())
+        derived = _DERIVED[digest] = _Derived(scope, cipher)
+        if len(_DERIVED) > _DERIVED_KEPT:
+            _DERIVED.popitem(last=False)
+    return derived
+
+
 class Credential:
     """The secret a request was made with, as idempotency uses it; never shown or logged."""
 
     def __init__(self, secret: str, public_id: str) -> None:
-        self._secret = secret.encode()
+        self._derived = _derived(secret.encode())
         # The credential's public part (an API key's key id, `kiosk:<secret id>`): Redis keeps
         # its records in that id's slot, beside what the gate reads with them (cache/client.py).
         self.public_id = public_id
@@ -41,15 +70,14 @@ class Credential:
     def __repr__(self) -> str:
         return f"Credential(scope={self.scope!r})"
 
-    @functools.cached_property
+    @property
     def scope(self) -> str:
         """Names the credential's records; reveals nothing about the secret."""
-        digest = hmac.new(self._secret, _SCOPE_LABEL, hashlib.sha256).hexdigest()
-        return digest[:SCOPE_LENGTH]
+        return self._derived.scope
 
-    @functools.cached_property
+    @property
     def _cipher(self) -> AESGCM:
-        return AESGCM(hmac.new(self._secret, _SEAL_LABEL, hashlib.sha256).digest())
+        return self._derived.cipher
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """`plaintext` encrypted and bound to `context` (what it answers), nonce first."""
