@@ -9,9 +9,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from tests.factories.freelancers import create_freelancer
+from tests.factories.tenants import Tenant
 from worksible_api import errors
 from worksible_api.db.transaction import transaction_driver
-from worksible_api.failures import infrastructure_error
+from worksible_api.failures import connection_in_doubt, infrastructure_error
 from worksible_api.models import Organization
 
 _INSERT = (
@@ -61,3 +63,41 @@ async def test_a_constraint_the_driver_reports_is_answered_409(app: FastAPI) -> 
         with pytest.raises(asyncpg.ForeignKeyViolationError) as raised:
             await driver.execute(orphan)
     assert isinstance(infrastructure_error(raised.value), errors.Conflict)
+
+
+@pytest.mark.parametrize(
+    ("sql", "arguments"),
+    [
+        ("SELECT $1::int", ("not a number",)),  # refused by the driver as it encodes
+        ("SELECT '2020-13-01'::date", ()),  # refused by the server (SQLSTATE class 22)
+    ],
+)
+async def test_a_value_the_driver_refuses_is_answered_422(
+    app: FastAPI, sql: str, arguments: tuple[object, ...]
+) -> None:
+    async with app.state.sessionmaker() as session:
+        driver = await transaction_driver(session)
+        with pytest.raises(asyncpg.DataError) as raised:
+            await driver.fetch(sql, *arguments)
+    answer = infrastructure_error(raised.value)
+    assert isinstance(answer, errors.ValidationFailed)
+    assert not connection_in_doubt(raised.value)
+
+
+async def test_a_taken_external_id_the_driver_reports_names_its_resource(
+    app: FastAPI, tenant: Tenant
+) -> None:
+    await create_freelancer(app, tenant.organization, external_id="hr-1")
+    async with app.state.sessionmaker() as session:
+        driver = await transaction_driver(session)
+        with pytest.raises(asyncpg.UniqueViolationError) as raised:
+            # A copy of the freelancer under another id and email: only its external_id clashes.
+            await driver.execute(
+                "INSERT INTO freelancers SELECT (jsonb_populate_record(f, jsonb_build_object("
+                "'id', gen_random_uuid(), 'email', 'copy-' || f.email))).*"
+                " FROM freelancers AS f WHERE f.organization_id = $1",
+                tenant.organization.id,
+            )
+    answer = infrastructure_error(raised.value)
+    assert isinstance(answer, errors.Conflict)
+    assert "external_id" in answer.detail

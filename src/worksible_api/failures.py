@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 
 from worksible_api import errors
 from worksible_api.db.repository import violated_constraint
-from worksible_api.db.rows import DRIVER_ERRORS
+from worksible_api.db.rows import as_sqlalchemy_error
 
 # SQLSTATEs that mean "the database cannot serve this now", not "the request is wrong":
 # cancelled or timed out, lock not available, serialization failure, deadlock, and the
@@ -80,16 +80,12 @@ def infrastructure_error(exc: BaseException) -> errors.ApiError | None:
             or _unavailable_sqlstate(sqlstate)
         )
         return _database_unavailable() if unavailable else None
-    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        # Raised by asyncpg itself, where a write bypasses SQLAlchemy (db/transaction.py).
-        return _conflict()
-    if isinstance(exc, DRIVER_ERRORS):
+    if isinstance(exc, asyncpg.PostgresError):
         # Raised by asyncpg itself, where a statement bypasses SQLAlchemy (db/rows.py,
-        # db/transaction.py).
-        unavailable = isinstance(exc, asyncpg.InterfaceError) or _unavailable_sqlstate(
-            getattr(exc, "sqlstate", None)
-        )
-        return _database_unavailable() if unavailable else None
+        # db/transaction.py): answered as SQLAlchemy's error for it is.
+        return infrastructure_error(as_sqlalchemy_error(exc, ""))
+    if isinstance(exc, asyncpg.InterfaceError):
+        return _database_unavailable()
     if isinstance(exc, sa_exc.TimeoutError | asyncio.TimeoutError | ConnectionError | OSError):
         return errors.ServiceUnavailable("A backing service is unavailable; retry shortly.")
     if isinstance(exc, RedisError):

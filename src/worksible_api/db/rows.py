@@ -31,8 +31,6 @@ from sqlalchemy.util import greenlet_spawn
 
 from worksible_api.db.base import Base
 
-# What asyncpg raises itself, where a statement bypasses SQLAlchemy (and its exceptions).
-DRIVER_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
 # SQLAlchemy's exception for a SQLSTATE class, as its DBAPI adapter names them.
 _SQLALCHEMY_ERRORS: dict[str, type[DBAPIError]] = {"23": IntegrityError, "22": DataError}
 
