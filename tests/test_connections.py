@@ -3,14 +3,20 @@ cannot trust (db/session.py FailFastSession; the second half is proven by tests/
 new ones skip the TLS request on loopback."""
 
 import asyncio
+from uuid import uuid4
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
 
 from tests.conftest import client_for
 from tests.factories.contracts import hold_row_lock
 from tests.factories.freelancers import create_freelancer
 from tests.factories.http import assert_problem
+from tests.factories.spies import record_calls
 from tests.factories.tenants import Tenant
 from tests.fixtures.apps import app_with
 from worksible_api.config import Settings
@@ -61,3 +67,52 @@ def test_tls_is_skipped_on_loopback_only_unless_asked(
     url: str, connect_args: dict[str, object]
 ) -> None:
     assert _tls_for(url) == connect_args
+
+
+class TestSessionsClosed:
+    """A request's session gives back its connection and forgets its objects; one that never
+    ran a statement or held an object has nothing to close, and is not put through closing."""
+
+    async def test_every_request_gives_its_connection_back(
+        self, app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        """A write that commits, one refused after its first statement: whether or not its
+        session is put through closing, no connection stays out of the pool."""
+        assert (await client.get("/v1/invoices", headers=tenant.headers)).status_code == 200
+        pool = app.state.engine.sync_engine.pool
+        before = pool.checkedout()
+        created = await client.post("/v1/projects", headers=tenant.headers, json={"name": "P"})
+        assert created.status_code == 201
+        missing = await client.patch(
+            f"/v1/projects/{uuid4()}", headers=tenant.headers, json={"name": "Q"}
+        )
+        assert missing.status_code == 404
+        assert pool.checkedout() == before
+
+    async def test_a_request_refused_before_its_first_statement_closes_nothing(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # The key is checked and cached first: its first check reads PostgreSQL.
+        assert (await client.get("/v1/invoices", headers=tenant.headers)).status_code == 200
+        closed = record_calls(monkeypatch, AsyncSession, "close")
+        pool = app.state.engine.sync_engine.pool
+        before = pool.checkedout()
+        malformed = await client.get("/v1/invoices/not-an-id", headers=tenant.headers)
+        assert malformed.status_code == 404
+        assert closed == []
+        assert pool.checkedout() == before
+
+    async def test_an_object_kept_past_its_commit_is_forgotten(
+        self, app: FastAPI, tenant: Tenant
+    ) -> None:
+        freelancer = await create_freelancer(app, tenant.organization)
+        async with app.state.sessionmaker() as session:
+            loaded = await session.get(Freelancer, freelancer.id)
+            await session.commit()
+            assert not session.in_transaction()
+            assert object_session(loaded) is session.sync_session
+        assert object_session(loaded) is None
