@@ -97,3 +97,24 @@ def test_a_route_whose_first_segments_vary_is_tried_for_every_path() -> None:
         match, child_scope = index.matches(_scope("GET", path))
         assert match is Match.FULL
         assert child_scope["worksible.indexed_route"] is catch_all, path
+
+
+def test_a_request_tries_only_the_routes_of_its_shape() -> None:
+    """Its first two segments, its depth and its method: the list of an invoice's siblings
+    (its actions, the list itself, other methods) is not tried for one invoice."""
+
+    async def endpoint() -> None:
+        raise AssertionError("not called")
+
+    listing = Route("/v1/invoices", endpoint, methods=["GET", "POST"])
+    one = Route("/v1/invoices/{id}", endpoint, methods=["GET"])
+    changed = Route("/v1/invoices/{id}", endpoint, methods=["PATCH"])
+    action = Route("/v1/invoices/{id}/finalize", endpoint, methods=["POST"])
+    spanning = Route("/v1/files/{rest:path}", endpoint, methods=["GET"])
+    index = RouteIndex([listing, one, changed, action, spanning])
+    assert index.candidates(_scope("GET", "/v1/invoices/x")) == [one, spanning]
+    assert index.candidates(_scope("POST", "/v1/invoices/x/finalize")) == [action, spanning]
+    # Any depth for a parameter that spans slashes.
+    match, child_scope = index.matches(_scope("GET", "/v1/files/a/b/c"))
+    assert match is Match.FULL
+    assert child_scope["worksible.indexed_route"] is spanning
