@@ -8,8 +8,10 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories.freelancers import create_freelancer
+from tests.factories.spies import record_calls
 from tests.factories.tenants import Tenant
 from worksible_api import errors
 from worksible_api.db.transaction import transaction_driver
@@ -101,3 +103,28 @@ async def test_a_taken_external_id_the_driver_reports_names_its_resource(
     answer = infrastructure_error(raised.value)
     assert isinstance(answer, errors.Conflict)
     assert "external_id" in answer.detail
+
+
+async def test_a_transaction_asks_its_session_for_the_driver_once(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Later statements of the transaction, and the rows at commit, reuse the driver; the next
+    transaction asks again and is begun again, after a commit as after a rollback."""
+    asked = record_calls(monkeypatch, AsyncSession, "connection")
+    name = f"driver-{uuid4()}"
+    async with app.state.sessionmaker() as session:
+        first = await transaction_driver(session)
+        assert await transaction_driver(session) is first
+        await first.execute(_INSERT, name)
+        assert len(asked) == 1
+        await session.rollback()
+        second = await transaction_driver(session)
+        assert len(asked) == 2
+        await second.execute(_INSERT, name)
+        await session.commit()
+        third = await transaction_driver(session)
+        assert len(asked) == 3
+        await third.execute(_INSERT, name)
+        await session.rollback()
+    # Only the committed transaction's row stays: each was begun, none ran on its own.
+    assert await _organizations_named(app, name) == 1

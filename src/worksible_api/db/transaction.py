@@ -16,6 +16,8 @@ from sqlalchemy.util import await_only
 AfterCommit = Callable[[], Awaitable[None]]
 # The rows a transaction inserts when it commits, by kind, in `session.info`.
 _AT_COMMIT = "rows_at_commit"
+# The driver connection of the session's transaction, once asked for (`transaction_driver`).
+_DRIVER = "transaction_driver"
 
 
 # Up to this many rows of a kind go as a VALUES list of scalars; more as one array per column.
@@ -116,20 +118,55 @@ def _insert_pending(session: Session) -> None:
             for kind, rows in pending.items()
             for name, value in kind.parameters(rows).items()
         }
-        connection = session.connection()
+        driver = _kept_driver(session) or await_only(_driver_of(session, session.connection()))
         shapes = tuple((kind, shape_of(rows)) for kind, rows in pending.items())
-        statement = _one_statement(shapes, connection.dialect)
+        statement = _one_statement(shapes, driver.dialect)
         # On the driver: through SQLAlchemy the statement cost a create ~3 % more instructions.
-        driver = await_only(_begun_driver(connection))
-        await_only(driver.execute(statement.sql, *(parameters[name] for name in statement.order)))
+        await_only(
+            driver.connection.execute(
+                statement.sql, *(parameters[name] for name in statement.order)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class _Driver:
+    """The driver connection of one transaction of a session, and the dialect it speaks."""
+
+    transaction: SessionTransaction
+    connection: Any
+    dialect: Dialect
+
+
+def _kept_driver(session: Session) -> _Driver | None:
+    """The driver the session's current transaction was already asked for, if any: asking the
+    session for its connection again runs its state machine, in a greenlet when async."""
+    kept: _Driver | None = session.info.get(_DRIVER)
+    if kept is not None and kept.transaction is session.get_transaction():
+        return kept
+    return None
 
 
 async def transaction_driver(session: AsyncSession) -> Any:
     """The asyncpg connection of the session's transaction, begun: a statement sent on it is
     part of the transaction, without SQLAlchemy's per-statement work (coercion, compile cache,
     parameter and result handling): for statements made once, short and hot."""
-    connection = await session.connection()
-    return await _begun_driver(connection.sync_connection)
+    driver = _kept_driver(session.sync_session)
+    if driver is None:
+        connection = await session.connection()
+        driver = await _driver_of(session.sync_session, connection.sync_connection)
+    return driver.connection
+
+
+async def _driver_of(session: Session, connection: Connection | None) -> _Driver:
+    """The driver of `connection`, the session's, begun, and kept for its transaction."""
+    driver_connection = await _begun_driver(connection)
+    transaction = session.get_transaction()
+    assert connection is not None, "a session's connection has its synchronous side"
+    assert transaction is not None, "the connection was asked for by a transaction"
+    driver = _Driver(transaction, driver_connection, connection.dialect)
+    session.info[_DRIVER] = driver
+    return driver
 
 
 async def _begun_driver(connection: Connection | None) -> Any:
@@ -145,9 +182,11 @@ async def _begun_driver(connection: Connection | None) -> Any:
 
 
 def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
-    # The transaction ended without inserting them: it rolled back, and they go with it.
+    # The transaction ended without inserting them: it rolled back, and they go with it; and
+    # its driver is no longer the transaction's.
     if transaction.parent is None:
         session.info.pop(_AT_COMMIT, None)
+        session.info.pop(_DRIVER, None)
 
 
 event.listen(Session, "before_commit", _insert_pending)
