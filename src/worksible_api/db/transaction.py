@@ -181,16 +181,16 @@ async def _begun_driver(connection: Connection | None) -> Any:
     return adapter.driver_connection
 
 
-def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
-    # The transaction ended without inserting them: it rolled back, and they go with it; and
-    # its driver is no longer the transaction's.
+def _forget_ended_transaction(session: Session, transaction: SessionTransaction) -> None:
+    # Rows still pending were not inserted: the transaction rolled back, and they go with it.
+    # Its driver connection is no longer a transaction's.
     if transaction.parent is None:
         session.info.pop(_AT_COMMIT, None)
         session.info.pop(_DRIVER, None)
 
 
 event.listen(Session, "before_commit", _insert_pending)
-event.listen(Session, "after_transaction_end", _forget_pending)
+event.listen(Session, "after_transaction_end", _forget_ended_transaction)
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
