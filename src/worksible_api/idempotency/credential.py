@@ -11,6 +11,7 @@ The secrets are 256 random bits, so an HMAC of them is a sound key derivation (n
 stretching needed), and costs a microsecond.
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -46,7 +47,7 @@ _DERIVED: OrderedDict[bytes, _Derived] = OrderedDict()
 _DERIVED_KEPT = 1024
 
 
-def _derived(secret: bytes) -> _Derived:
+def _derive(secret: bytes) -> _Derived:
     digest = hashlib.sha256(secret).digest()
     derived = _DERIVED.get(digest)
     if derived is None:
@@ -62,13 +63,18 @@ class Credential:
     """The secret a request was made with, as idempotency uses it; never shown or logged."""
 
     def __init__(self, secret: str, public_id: str) -> None:
-        self._derived = _derived(secret.encode())
+        self._secret = secret.encode()
         # The credential's public part (an API key's key id, `kiosk:<secret id>`): Redis keeps
         # its records in that id's slot, beside what the gate reads with them (cache/client.py).
         self.public_id = public_id
 
     def __repr__(self) -> str:
         return f"Credential(scope={self.scope!r})"
+
+    @functools.cached_property
+    def _derived(self) -> _Derived:
+        # Only a write with an Idempotency-Key asks: every request of a key has a credential.
+        return _derive(self._secret)
 
     @property
     def scope(self) -> str:
