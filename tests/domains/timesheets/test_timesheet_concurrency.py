@@ -261,3 +261,21 @@ class TestBookingsWaitForTheFreelancerLock:
             responses = await asyncio.gather(*racing)
         for response in responses:
             assert assert_problem(response, 409, "invalid_state")["current_status"] == "ended"
+
+
+class TestApprovalsWaitForTheFreelancerLock:
+    async def test_an_approval_takes_the_freelancer_lock_before_it_reads_clashes(
+        self, app: FastAPI, crew: Crew
+    ) -> None:
+        """Clashes are read and changed under the freelancer's row lock: an approval waits for
+        a holder of that lock, then goes on."""
+        entry = await create_timesheet(app, crew.contracts[0], status="submitted")
+        async with client_for(app) as http:
+            path = f"/v1/timesheets/{entry.id}/approve"
+            async with hold_row_lock(app, Freelancer, crew.freelancer.id) as row:
+                approving = asyncio.create_task(http.post(path, headers=crew.tenant.headers))
+                await row.wait_for_waiters(1)
+                assert not approving.done()
+            response = await approving
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "approved"

@@ -5,6 +5,7 @@ timesheet (and project after freelancer). Every write takes its locks in that or
 writes never wait on each other in a cycle.
 """
 
+import functools
 from datetime import date
 from typing import TypeVar, TypeVarTuple
 from uuid import UUID
@@ -15,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from worksible_api.db.base import Base
 from worksible_api.db.filters import Filters, equals, same_id
 from worksible_api.db.repository import Repository
+from worksible_api.db.transaction import transaction_driver
 from worksible_api.errors import ValidationFailed
 from worksible_api.kit.ids import parse_id
 from worksible_api.models import Contract, Freelancer, Organization, Project, Timesheet
@@ -23,12 +25,25 @@ ModelT = TypeVar("ModelT", bound=Base)
 ColumnsT = TypeVarTuple("ColumnsT")
 
 
+@functools.cache
+def _lock_only_sql(model: type[Base]) -> str:
+    table = model.__tablename__
+    return f"SELECT 1 FROM {table} WHERE id = $1 AND organization_id = $2 FOR UPDATE"
+
+
 class LockingRepository(Repository[ModelT]):
     async def lock(self, object_id: UUID, *, shared: bool = False) -> ModelT:
         """The row, re-read under FOR UPDATE (or FOR SHARE) once the lock is held."""
         statement, parameters = self.by_id(object_id, "share" if shared else "update")
         result: ModelT = (await self.session.execute(statement, parameters)).scalar_one()
         return result
+
+    async def lock_only(self, object_id: UUID) -> None:
+        """Takes the row's FOR UPDATE lock without reading the row into the session: for a
+        lock that only serializes (a freelancer's, for its clashes). Sent on the driver: as an
+        ORM read it cost an approval a row loaded and the session's execute for nothing."""
+        driver = await transaction_driver(self.session)
+        await driver.execute(_lock_only_sql(self.model), object_id, self.organization_id)
 
     async def referenced_locked(self, raw_id: str, field: str, *, shared: bool = False) -> ModelT:
         """Like `referenced`, under a row lock: unknown or another organization's is 422."""

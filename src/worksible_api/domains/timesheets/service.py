@@ -358,13 +358,13 @@ class TimesheetService:
         is held FOR SHARE so it cannot end or move its dates meanwhile. Order: freelancer,
         then contract, then any entry (see contracts/repository.py).
         """
-        await self.freelancers.lock(contract.freelancer_id)
+        await self.freelancers.lock_only(contract.freelancer_id)
         return await self.contracts.lock(contract.id, shared=True)
 
     async def _lock_with_freelancer(self, timesheet: Timesheet) -> Timesheet:
         """The entry re-read under its lock, after its freelancer's: approving and rejecting
         read and change clashes, which the freelancer's lock serializes (ClashService)."""
-        await self.freelancers.lock(timesheet.freelancer_id)
+        await self.freelancers.lock_only(timesheet.freelancer_id)
         return await self.timesheets.lock(timesheet.id)
 
     async def _check_times(self, contract: Contract, booking: Booking) -> None:
