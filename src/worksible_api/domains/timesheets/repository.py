@@ -30,6 +30,7 @@ from uuid_utils.compat import uuid7
 
 from worksible_api.db.filters import Filters, before, equals, on_or_after, same_id
 from worksible_api.db.repository import Repository, bound_to_organization
+from worksible_api.db.transaction import transaction_driver
 from worksible_api.domains.contracts.repository import LockingRepository
 from worksible_api.errors import ValidationFailed
 from worksible_api.kit.ids import parse_id
@@ -300,6 +301,12 @@ _OPEN_CONTAINING = (
     .order_by(TimesheetClash.created_at, TimesheetClash.id)
 )
 
+# `_OPEN_CONTAINING`'s rows, their ids only.
+_OPEN_CLASH_IDS = """
+    SELECT id FROM timesheet_clashes
+    WHERE organization_id = $1 AND status = 'open' AND timesheet_ids && $2::uuid[]
+    ORDER BY created_at, id"""
+
 
 class ClashRepository(Repository[TimesheetClash]):
     """Clash rows (API.md §13). Every write to a freelancer's clashes happens under that
@@ -317,6 +324,13 @@ class ClashRepository(Repository[TimesheetClash]):
             return []
         parameters = {"organization_id": self.organization_id, "timesheet_ids": [*timesheet_ids]}
         return list((await self.session.execute(_OPEN_CONTAINING, parameters)).scalars())
+
+    async def open_clash_ids(self, timesheet_id: UUID) -> list[UUID]:
+        """The ids of the open clashes holding the entry, oldest first: what an approval asks,
+        on the driver (an approval's ORM statements were most of its cost)."""
+        driver = await transaction_driver(self.session)
+        rows = await driver.fetch(_OPEN_CLASH_IDS, self.organization_id, [timesheet_id])
+        return [row[0] for row in rows]
 
     async def resolve(self, clashes: Iterable[TimesheetClash]) -> None:
         now = utc_now()

@@ -294,9 +294,9 @@ class ClashService:
         await self.timesheets.set_clash({id_ for row in raised for id_ in row.timesheet_ids}, True)
 
     async def check_approvable(self, timesheet: Timesheet) -> None:
-        open_clashes = await self.clashes.open_containing([timesheet.id])
-        if open_clashes:
-            ids = [str(clash.id) for clash in open_clashes]
+        open_clash_ids = await self.clashes.open_clash_ids(timesheet.id)
+        if open_clash_ids:
+            ids = [str(clash_id) for clash_id in open_clash_ids]
             raise ClashBlocksApproval(
                 f"Timesheet {timesheet.id} is in an open clash ({', '.join(ids)}): reject the "
                 "entries that should not count before approving it.",
