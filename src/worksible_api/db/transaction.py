@@ -62,8 +62,9 @@ class RowsAtCommit:
         )
         return f"(VALUES {values}) AS {self.name}_rows ({names})"
 
-    def parameters(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        if shape_of(rows) is None:
+    def parameters(self, rows: list[dict[str, Any]], shape: int | None) -> dict[str, Any]:
+        """`rows` as the INSERT for `shape` (`shape_of(rows)`) takes them."""
+        if shape is None:
             return {
                 f"{self.name}_{column}": [row[column] for row in rows] for column, _ in self.columns
             }
@@ -113,13 +114,13 @@ def _one_statement(
 def _insert_pending(session: Session) -> None:
     pending: dict[RowsAtCommit, list[dict[str, Any]]] | None = session.info.pop(_AT_COMMIT, None)
     if pending:
+        shapes = tuple((kind, shape_of(rows)) for kind, rows in pending.items())
         parameters = {
             name: value
-            for kind, rows in pending.items()
-            for name, value in kind.parameters(rows).items()
+            for kind, shape in shapes
+            for name, value in kind.parameters(pending[kind], shape).items()
         }
         driver = _kept_driver(session) or await_only(_driver_of(session, session.connection()))
-        shapes = tuple((kind, shape_of(rows)) for kind, rows in pending.items())
         statement = _one_statement(shapes, driver.dialect)
         # On the driver: through SQLAlchemy the statement cost a create ~3 % more instructions.
         await_only(
