@@ -15,7 +15,6 @@ import structlog
 from hiredis import pack_command
 from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
-from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
 from redis.exceptions import (
     AskError,
@@ -28,6 +27,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from worksible_api.cache.breaker import install_breaker
+from worksible_api.cache.pipelined import PipelinedConnection
 from worksible_api.config import Settings
 
 logger = structlog.get_logger(__name__)
@@ -40,39 +40,18 @@ CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 ItemT = TypeVar("ItemT")
 
 
-class LeanConnectionPool(ConnectionPool):
-    """redis-py's pool, handing out and taking back connections without the work it does per
-    checkout for what the service does not use.
+class PipelinedConnectionPool(ConnectionPool):
+    """redis-py's pool, for the few commands redis-py sends itself (readiness's PING), and
+    beside it the process's pipelined connection (cache/pipelined.py), for every command `call`
+    sends: the hot path's."""
 
-    redis-py's `get_connection` and `release` take an asyncio lock, record four connection-count
-    metrics (its OpenTelemetry hooks, called even with none configured), dispatch an
-    after-release event (for re-authentication with token credentials, not used here) and go
-    through its retry wrapper to connect a connection already connected: 7 % of the
-    instructions of a request whose key is cached (bench/instructions.py `auth`). Here a
-    checkout does not wait, so one event loop needs no lock; a connection is connected only when
-    it is not; and one with unread data on it (a reply left by an interrupted command: redis-py
-    closes those, so it should not happen) is connected again before use, as redis-py's own
-    pool does. The pool's connection-count metrics are therefore not recorded.
-    """
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pipelined = PipelinedConnection(self)
 
-    async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Any:
-        connection = self.get_available_connection()  # type: ignore[no-untyped-call]  # untyped upstream
-        try:
-            if not connection.is_connected:
-                await connection.connect()
-            elif await connection.can_read():
-                await connection.disconnect()
-                await connection.connect()
-        except BaseException:
-            await self.release(connection)
-            raise
-        return connection
-
-    async def release(self, connection: AbstractConnection) -> None:
-        self._in_use_connections.discard(connection)
-        if connection.should_reconnect():  # type: ignore[no-untyped-call]  # untyped upstream
-            await connection.disconnect()
-        self._available_connections.append(connection)
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        self.pipelined.close()
+        await super().disconnect(inuse_connections)
 
 
 def is_cluster_url(redis_url: str) -> bool:
@@ -97,7 +76,7 @@ def create_redis(settings: Settings, redis_url: str) -> RedisClient:
         url, seeds = _cluster_seeds(redis_url)
         redis = RedisCluster.from_url(url, startup_nodes=seeds, **options)
     else:
-        pool = LeanConnectionPool.from_url(redis_url, retry_on_timeout=False, **options)
+        pool = PipelinedConnectionPool.from_url(redis_url, retry_on_timeout=False, **options)
         redis = Redis.from_pool(pool)
     install_breaker(redis, settings.redis_timeout_seconds)
     return redis
@@ -160,21 +139,18 @@ def by_slot(
 
 
 async def call(redis: RedisClient, *command: Any) -> Any:
-    """One command on a pooled connection, its reply as the server sent it (bytes, no parsing).
+    """One command, its reply as the server sent it (bytes, no parsing); a failure is the
+    breaker's to handle, not retried here.
 
-    What `redis.execute_command` does for the hot path's commands without its retry wrapper and
-    per-command metrics hooks (~25 µs of CPU a call). The pool still checks a connection before
-    handing it out, and the connection closes itself if a command is interrupted, so a reply is
-    never read by the wrong caller; a failure is the breaker's to handle, not retried here.
+    On one server, on the process's pipelined connection (cache/pipelined.py): the commands of
+    concurrent requests share its writes. In a cluster, on a pooled connection of the node that
+    serves the command's slot. Either way without `redis.execute_command`'s retry wrapper and
+    per-command metrics hooks (~25 µs of CPU a call).
     """
     if isinstance(redis, RedisCluster):
         return await _call_in_cluster(redis, command)
-    pool = redis.connection_pool
-    connection = await pool.get_connection()  # type: ignore[no-untyped-call]  # untyped upstream
-    try:
-        return await _send(connection, command)
-    finally:
-        await pool.release(connection)
+    pool: PipelinedConnectionPool = redis.connection_pool  # type: ignore[assignment]  # create_redis's
+    return await pool.pipelined.call(command)
 
 
 async def _send(connection: Any, command: Sequence[Any]) -> Any:
