@@ -164,13 +164,29 @@ def _shim() -> Any:
     return ctypes.CDLL(os.environ["INSTRUCTIONS_SHIM"])
 
 
-async def measure(name: str, count: int, key: str) -> None:
+async def _app(baseline: bool) -> Any:
+    """The service, or the bench's bare baseline serving the measuring organization."""
+    if not baseline:
+        from worksible_api.app import create_app_from_environment
+
+        return create_app_from_environment()
+    dsn = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        organization = await connection.fetchval("SELECT organization_id FROM api_keys LIMIT 1")
+    finally:
+        await connection.close()
+    os.environ["BENCH_ORG_ID"] = str(organization)
+    import baseline as bare
+
+    return bare.app
+
+
+async def measure(name: str, count: int, key: str, baseline: bool) -> None:
     """Runs in the child: starts the app, warms it, then the counted (or timed) loop."""
     from asgi_lifespan import LifespanManager
 
-    from worksible_api.app import create_app_from_environment
-
-    app = create_app_from_environment()
+    app = await _app(baseline)
     async with LifespanManager(app):
         created = await send(app, requests_of("create", key, "")())
         assert created == 201, created
@@ -191,13 +207,16 @@ async def measure(name: str, count: int, key: str) -> None:
 
 
 async def _newest_freelancer(app: Any) -> str:
-    async with app.state.engine.connect() as connection:
-        driver: Any = (await connection.get_raw_connection()).driver_connection
-        return str(await driver.fetchval("SELECT id FROM freelancers ORDER BY created_at DESC"))
+    dsn = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        return str(await connection.fetchval("SELECT id FROM freelancers ORDER BY created_at DESC"))
+    finally:
+        await connection.close()
 
 
-def _child_command(name: str, count: int, key: str) -> list[str]:
-    return [sys.executable, __file__, "--child", name, str(count), key]
+def _child_command(name: str, count: int, key: str, baseline: bool) -> list[str]:
+    return [sys.executable, __file__, "--child", name, str(count), key, str(int(baseline))]
 
 
 def _child_env(servers: seed.Servers, src: Path | None) -> dict[str, str]:
@@ -208,7 +227,13 @@ def _child_env(servers: seed.Servers, src: Path | None) -> dict[str, str]:
 
 
 def count_instructions(
-    servers: seed.Servers, src: Path | None, name: str, count: int, key: str, workdir: Path
+    servers: seed.Servers,
+    src: Path | None,
+    name: str,
+    count: int,
+    key: str,
+    workdir: Path,
+    baseline: bool,
 ) -> tuple[float, dict[str, Any]]:
     """Instructions per request of `name`, and what the child reported."""
     out = workdir / f"callgrind.{name}"
@@ -218,7 +243,7 @@ def count_instructions(
         "INSTRUCTIONS_SHIM": str(workdir / "shim.so"),
     }
     valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
-    command = [*valgrind, *_child_command(name, count, key)]
+    command = [*valgrind, *_child_command(name, count, key, baseline)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     totals = [
         int(total)
@@ -229,9 +254,9 @@ def count_instructions(
 
 
 def cpu_seconds(
-    servers: seed.Servers, src: Path | None, name: str, count: int, key: str
+    servers: seed.Servers, src: Path | None, name: str, count: int, key: str, baseline: bool
 ) -> dict[str, Any]:
-    command = _child_command(name, count, key)
+    command = _child_command(name, count, key, baseline)
     env = _child_env(servers, src)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     reported: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -249,9 +274,9 @@ def _build_shim(workdir: Path) -> None:
 
 def main() -> int:
     if sys.argv[1:2] == ["--child"]:
-        name, count, key = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+        name, count, key, baseline = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
         # The event loop uvicorn runs the service on.
-        uvloop.run(measure(name, count, key))
+        uvloop.run(measure(name, count, key, baseline == "1"))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("requests", nargs="+", choices=REQUESTS)
@@ -259,6 +284,11 @@ def main() -> int:
     parser.add_argument("--src", type=Path, help="another checkout's src, imported first")
     parser.add_argument("--seconds", action="store_true", help="CPU seconds, not instructions")
     parser.add_argument("--fresh", action="store_true", help="make the database again")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="count the bare baseline (bench/baseline.py) instead: get, list, filtered, create",
+    )
     args = parser.parse_args()
     servers = seed.resolve_servers()
     key = prepared(servers, args.fresh)
@@ -269,11 +299,11 @@ def main() -> int:
             _build_shim(workdir)
         for name in args.requests:
             if by_seconds:
-                reported = cpu_seconds(servers, args.src, name, args.count, key)
+                reported = cpu_seconds(servers, args.src, name, args.count, key, args.baseline)
                 cost = f"{reported['cpu_us']:>8,} µs of CPU"
             else:
                 per_request, reported = count_instructions(
-                    servers, args.src, name, args.count, key, workdir
+                    servers, args.src, name, args.count, key, workdir, args.baseline
                 )
                 cost = f"{per_request / 1e6:>8.3f} M instructions"
             print(f"{name:<11} {cost} a request, answered {reported['statuses']}")
