@@ -164,9 +164,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.direct_reads = DirectReads.of(app, engine.dialect)
         app.state.readiness = Readiness(sessionmaker, redis)
         background = _start_background(app, settings, sessionmaker)
-        _freeze_what_lives_forever()
         try:
             with indexed_routes(app):
+                # Last: the route index above is made at start-up too.
+                _freeze_what_lives_forever()
                 yield
         finally:
             await background.stop()
