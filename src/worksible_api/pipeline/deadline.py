@@ -3,7 +3,7 @@ never the client's upload."""
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -24,10 +24,10 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.left = seconds
 
-    async def run(self, work: Awaitable[ResultT], request: Request) -> ResultT:
+    async def run(self, work: Coroutine[Any, Any, ResultT], request: Request) -> ResultT:
         started = time.monotonic()
         try:
-            return await within_deadline(asyncio.ensure_future(work), request, self.left)
+            return await within_deadline(asyncio.create_task(work), request, self.left)
         finally:
             self.left -= time.monotonic() - started
 
@@ -44,14 +44,35 @@ async def within_deadline(
     """
     if seconds is None:
         seconds = request.app.state.settings.request_deadline_seconds
-    done, _ = await asyncio.wait({work}, timeout=max(seconds, 0))
-    if done or getattr(request.state, "committing", False):
+    await _until_done(work, seconds)
+    if work.done() or getattr(request.state, "committing", False):
         return await work
     work.cancel()
     work.add_done_callback(_consume_outcome)
     raise ServiceUnavailable(
         "The request could not finish in time and changed nothing; retry shortly."
     )
+
+
+async def _until_done(work: "asyncio.Future[Any]", seconds: float) -> None:
+    """Returns when `work` is done or `seconds` have passed, whichever is first: what
+    `asyncio.wait({work}, timeout=seconds)` does for one future, without its checks and sets
+    (every request waits here)."""
+    if work.done():
+        return
+    woken = work.get_loop().create_future()
+
+    def wake(_: object = None) -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    timer = woken.get_loop().call_later(max(seconds, 0), wake)
+    work.add_done_callback(wake)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+        work.remove_done_callback(wake)
 
 
 def _consume_outcome(work: "asyncio.Future[Any]") -> None:

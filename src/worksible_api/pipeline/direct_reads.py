@@ -36,7 +36,7 @@ import asyncio
 import functools
 import inspect
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,7 +257,7 @@ class Found:
     """The route a request taken directly goes to, and what answers it."""
 
     route_name: str
-    answer: Callable[[Request], Awaitable[Response]]
+    answer: Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class DirectReads:
@@ -332,7 +332,7 @@ class DirectReadMiddleware:
             return
         request = Request(scope, receive)
         try:
-            response = await within_deadline(asyncio.ensure_future(found.answer(request)), request)
+            response = await within_deadline(asyncio.create_task(found.answer(request)), request)
         except Exception as exc:
             problem = backing_service_problem(exc)
             if problem is None:
