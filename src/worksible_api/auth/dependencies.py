@@ -104,7 +104,7 @@ def _check_policy(verified: VerifiedKey, client_ip: str, now_seconds: float) -> 
 
 def limited(state: BucketState, request: Request) -> BucketState:
     """The bucket the request drew from (its headers go on the response); 429 when empty."""
-    request.state.rate_limit = state
+    request.scope["state"]["rate_limit"] = state
     if not state.allowed:
         raise RateLimited(
             "Too many requests; slow down and retry after the time in Retry-After.",
@@ -123,20 +123,25 @@ def _replay_name(request: Request, presented: Presented) -> str | None:
 
 
 async def admit(request: Request) -> Admission:
-    """The request's admission by the gate, made once per request; 429 over the IP's limit."""
-    admission: Admission | None = getattr(request.state, "admission", None)
+    """The request's admission by the gate, made once per request; 429 over the IP's limit.
+
+    The request's state is read as the dict it is (`scope["state"]`, which the outermost
+    middleware sets), here and below: through `request.state` each read is a Python call, and
+    one that finds nothing raises and catches an AttributeError (~3 µs on this machine)."""
+    state = request.scope["state"]
+    admission: Admission | None = state.get("admission")
     if admission is None:
         presented = Presented.of(request)
         gate: Gate = request.app.state.gate
         admission = await gate.admit(
-            request.state.client_ip,
+            state["client_ip"],
             presented.key.key_id if presented.key else None,
             presented.digest,
             _replay_name(request, presented),
         )
-        request.state.admission = admission
-        request.state.presented = presented
-        request.state.idempotency_prefetch = admission.replay
+        state["admission"] = admission
+        state["presented"] = presented
+        state["idempotency_prefetch"] = admission.replay
         # The IP bucket guards every caller, keyless and wrong-key ones included.
         limited(admission.ip, request)
     return admission
@@ -144,10 +149,10 @@ async def admit(request: Request) -> Admission:
 
 async def authenticate_request(request: Request) -> Principal:
     """The principal of a request under an API key, authenticated once per request."""
-    principal: Principal | None = getattr(request.state, "principal", None)
+    principal: Principal | None = request.scope["state"].get("principal")
     if principal is None:
         principal = await _authenticate(request)
-        request.state.principal = principal
+        request.scope["state"]["principal"] = principal
     # Set in every task that asks (the guard's and the endpoint's are two), so whatever the
     # request renders says whether it is live or test data.
     acting_in(livemode=principal.livemode)
@@ -156,7 +161,8 @@ async def authenticate_request(request: Request) -> Principal:
 
 async def _authenticate(request: Request) -> Principal:
     admission = await admit(request)
-    presented: Presented = request.state.presented
+    state = request.scope["state"]
+    presented: Presented = state["presented"]
     if not presented.raw:
         raise MissingApiKey("Send your API key as `Authorization: Bearer wsk_live_…`.")
     if presented.key is None or presented.digest is None or presented.credential is None:
@@ -166,8 +172,8 @@ async def _authenticate(request: Request) -> Principal:
         presented.key, presented.digest, admission.cached, admission.generation
     )
     # From here the key is known to be its owner's: even a refusal is its organization's to see.
-    request.state.identified_key = verified
-    client_ip: str = request.state.client_ip
+    state["identified_key"] = verified
+    client_ip: str = state["client_ip"]
     now = utc_now()
     _check_policy(verified, client_ip, now.timestamp())
     gate: Gate = request.app.state.gate

@@ -108,7 +108,7 @@ async def begin(
     request_fingerprint = fingerprint(
         request.method, request.url.path, _canonical_body(raw_body, parsed)
     )
-    prefetched: Prefetched | None = getattr(request.state, "idempotency_prefetch", None)
+    prefetched: Prefetched | None = request.scope["state"].get("idempotency_prefetch")
     cached = await cache.get(credential, key, prefetched)
     if cached is not None:
         return _answer(cached, request_fingerprint, credential)

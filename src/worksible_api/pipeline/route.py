@@ -50,7 +50,7 @@ def _run_once_per_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             error = await request.no_body_error()
             if error is not None:
                 raise error
-        principal = getattr(request.state, "principal", None)
+        principal = request.scope["state"].get("principal")
         if principal is None:
             return await endpoint(**kwargs)
         outcome = await idempotency.begin(

@@ -30,7 +30,7 @@ async def in_transaction(
         # A read's session runs each statement on its own (AUTOCOMMIT): nothing to commit,
         # and the session's commit machinery cost a list page more than 30 µs for nothing.
         if response.status_code < 400 and not reads_only:
-            claim = getattr(request.state, "idempotency_claim", None)
+            claim = request.scope["state"].get("idempotency_claim")
             if claim is not None and response.status_code < 300:
                 idempotency.record(session, claim, response)
             await _commit_truthfully(session, request)
