@@ -1,13 +1,17 @@
-"""API.md §8: the path and user agent a request log row holds, as received and storable."""
+"""API.md §8: the path and user agent a request log row holds, as received and storable; the\nheaders every response carries."""
+
+from typing import Any
 
 import pytest
 
 from worksible_api.middleware.request_context import (
     MAX_LOGGED_PATH,
     MAX_LOGGED_USER_AGENT,
+    _add_context_headers,
     loggable_path,
     loggable_user_agent,
 )
+from worksible_api.ratelimit.limits import BucketState, Limit
 
 
 class TestLoggablePath:
@@ -60,3 +64,44 @@ class TestLoggableUserAgent:
     def test_capped_after_escaping(self) -> None:
         recorded = loggable_user_agent({"headers": [(b"user-agent", b"\x00" * 600)]})
         assert recorded == "%00" * (MAX_LOGGED_USER_AGENT // 3) + "%0"
+
+
+class TestContextHeaders:
+    """Every response's `X-Request-Id` and rate-limit headers (API.md §6, §8)."""
+
+    BUCKET = BucketState(allowed=True, tokens=7.5, limit=Limit(per_second=10.0, burst=20))
+
+    def _headers(self, message: dict[str, Any]) -> dict[bytes, list[bytes]]:
+        found: dict[bytes, list[bytes]] = {}
+        for name, value in message["headers"]:
+            found.setdefault(name.lower(), []).append(value)
+        return found
+
+    def test_the_request_id_and_the_buckets_headers_are_added(self) -> None:
+        message = {"type": "http.response.start", "headers": [(b"content-type", b"x/y")]}
+        _add_context_headers(message, "req_1", self.BUCKET)
+        assert self._headers(message) == {
+            b"content-type": [b"x/y"],
+            b"x-request-id": [b"req_1"],
+            b"x-ratelimit-limit": [b"20"],
+            b"x-ratelimit-remaining": [b"7"],
+            b"x-ratelimit-reset": [b"2"],
+        }
+
+    def test_a_request_id_already_there_is_replaced(self) -> None:
+        message = {"type": "http.response.start", "headers": [(b"X-Request-Id", b"other")]}
+        _add_context_headers(message, "req_1", None)
+        assert self._headers(message) == {b"x-request-id": [b"req_1"]}
+
+    def test_rate_limit_headers_the_response_set_itself_are_kept(self) -> None:
+        own = [(b"x-ratelimit-remaining", b"0"), (b"retry-after", b"3")]
+        message = {"type": "http.response.start", "headers": own}
+        _add_context_headers(message, "req_1", self.BUCKET)
+        headers = self._headers(message)
+        assert headers[b"x-ratelimit-remaining"] == [b"0"]
+        assert headers[b"x-ratelimit-limit"] == [b"20"]
+
+    def test_a_response_without_headers_gets_them(self) -> None:
+        message: dict[str, Any] = {"type": "http.response.start"}
+        _add_context_headers(message, "req_1", None)
+        assert message["headers"] == [(b"x-request-id", b"req_1")]

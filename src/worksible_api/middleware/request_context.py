@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import structlog
-from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +20,7 @@ from worksible_api.error_handlers import problem_response
 from worksible_api.errors import ApiError, InternalError, ValidationFailed
 from worksible_api.failures import infrastructure_error
 from worksible_api.kit.time import utc_now
+from worksible_api.ratelimit.limits import BucketState
 from worksible_api.swagger_ui import ASSETS_URL, DOCS_PATHS, SCHEMA_PATHS
 
 CHANGELOG_PAGES = ("/changelog", "/changelog.atom")
@@ -85,6 +85,23 @@ def loggable_user_agent(scope: Scope) -> str | None:
     return storable_text(user_agent)[:MAX_LOGGED_USER_AGENT] if user_agent else None
 
 
+_REQUEST_ID_HEADER = b"x-request-id"
+
+
+def _add_context_headers(message: Message, request_id: str, bucket: BucketState | None) -> None:
+    """The response's `X-Request-Id` (replacing any) and, where the response does not set them
+    itself (a 429 does), the rate-limit headers of `bucket`: on the raw header list, which is
+    what Starlette's `MutableHeaders` would edit, at a quarter of its cost."""
+    headers: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+    names = {name.lower() for name, _ in headers}
+    if _REQUEST_ID_HEADER in names:
+        headers = [item for item in headers if item[0].lower() != _REQUEST_ID_HEADER]
+    headers.append((_REQUEST_ID_HEADER, request_id.encode("latin-1")))
+    if bucket is not None:
+        headers += [item for item in bucket.raw_headers() if item[0] not in names]
+    message["headers"] = headers
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, trusted_proxies: Sequence[Network]) -> None:
         self.app = app
@@ -109,13 +126,8 @@ class RequestContextMiddleware:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status, response_started = message["status"], True
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-Id"] = request_id
                 # The bucket this request drew from, set by authentication (API.md §6).
-                bucket = state.get("rate_limit")
-                if bucket is not None:
-                    for name, value in bucket.headers().items():
-                        headers.setdefault(name, value)
+                _add_context_headers(message, request_id, state.get("rate_limit"))
             await send(message)
 
         try:

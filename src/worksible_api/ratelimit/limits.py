@@ -60,6 +60,10 @@ class BucketState:
             "X-RateLimit-Reset": str(math.ceil(missing / self.limit.per_second)),
         }
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """`headers()` as an ASGI response carries them: lower-case names, bytes."""
+        return [(name.lower().encode(), value.encode()) for name, value in self.headers().items()]
+
     @property
     def retry_after(self) -> int:
         return max(1, math.ceil((1 - self.tokens) / self.limit.per_second))
