@@ -45,7 +45,9 @@ def problem_response(error: errors.ApiError, request_id: str | None) -> Response
 
 
 def request_id_of(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
+    # The request's state as the dict it is (auth/dependencies.py `admit` says why).
+    request_id: str | None = request.scope.get("state", {}).get("request_id")
+    return request_id
 
 
 def validation_problem(request: Request, exc: RequestValidationError) -> errors.ApiError:

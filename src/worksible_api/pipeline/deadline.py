@@ -45,7 +45,7 @@ async def within_deadline(
     if seconds is None:
         seconds = request.app.state.settings.request_deadline_seconds
     await _until_done(work, seconds)
-    if work.done() or getattr(request.state, "committing", False):
+    if work.done() or request.scope["state"].get("committing", False):
         return await work
     work.cancel()
     work.add_done_callback(_consume_outcome)

@@ -55,14 +55,14 @@ def _run_once_per_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             return await endpoint(**kwargs)
         outcome = await idempotency.begin(
             request,
-            request.state.db,
+            request.scope["state"]["db"],
             request.app.state.idempotency_cache,
             principal.organization_id,
             principal.credential,
         )
         if isinstance(outcome, Response):
             return outcome
-        request.state.idempotency_claim = outcome
+        request.scope["state"]["idempotency_claim"] = outcome
         return await endpoint(**kwargs)
 
     return guarded

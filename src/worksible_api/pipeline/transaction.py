@@ -25,7 +25,7 @@ async def in_transaction(
         state.read_sessionmaker if reads_only else state.sessionmaker
     )
     async with sessionmaker() as session:
-        request.state.db = session
+        request.scope["state"]["db"] = session
         response = await handler(request)
         # A read's session runs each statement on its own (AUTOCOMMIT): nothing to commit,
         # and the session's commit machinery cost a list page more than 30 µs for nothing.
@@ -40,7 +40,7 @@ async def in_transaction(
 async def _commit_truthfully(session: AsyncSession, request: Request) -> None:
     """Commits; from the moment COMMIT is sent the deadline waits for its outcome, and a
     connection lost before the outcome is known is answered as exactly that."""
-    request.state.committing = True
+    request.scope["state"]["committing"] = True
     try:
         await session.commit()
     except Exception as exc:
@@ -53,7 +53,7 @@ async def _commit_truthfully(session: AsyncSession, request: Request) -> None:
 
 async def get_session(request: Request) -> AsyncSession:
     # async: a plain function runs in the threadpool, a hop per request for nothing.
-    session: AsyncSession = request.state.db
+    session: AsyncSession = request.scope["state"]["db"]
     return session
 
 
