@@ -1,6 +1,7 @@
 """The hot path's Redis commands on one pipelined connection per client (cache/pipelined.py):
 concurrent commands share a write, each caller gets its own reply, a caller that stops waiting
-leaves no reply for the next one, and a lost connection is opened again."""
+leaves no reply for the next one, a silent server fails commands within the bound, and a lost
+connection is opened again."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -12,7 +13,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from worksible_api.cache.breaker import breaker_for
 from worksible_api.cache.client import RedisClient, call, create_redis
 from worksible_api.config import Settings
 from worksible_api.servers import ServerUrls
@@ -173,3 +176,40 @@ async def test_closing_the_client_closes_its_connection(
     await asyncio.sleep(0.05)
     listed = await admin.execute_command("CLIENT", "LIST", "ID", connection)
     assert not listed
+
+
+async def test_a_silent_server_fails_the_command_within_the_bound_and_is_left(
+    settings: Settings,
+) -> None:
+    """A server that takes the connection and never answers (frozen, or a black hole): each
+    command fails within `REDIS_TIMEOUT_SECONDS`, and the next one opens a new connection."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+        await reader.read()  # until the client gives up
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    quick = settings.model_copy(update={"redis_timeout_seconds": 0.2})
+    redis = create_redis(quick, f"redis://127.0.0.1:{port}/0")
+    try:
+        for attempt in (1, 2):
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(RedisTimeoutError):
+                await asyncio.gather(call(redis, "PING"), call(redis, "GET", "x"))
+            assert asyncio.get_running_loop().time() - started < 1.0
+            assert len(accepted) == attempt
+    finally:
+        await redis.aclose()
+        server.close()
+        for writer in accepted:
+            writer.close()
+        await server.wait_closed()
+
+
+def test_one_servers_breaker_leaves_the_bound_to_its_connection(
+    redis: RedisClient,
+) -> None:
+    # The pipelined connection bounds each command: no `asyncio.timeout` per call as well.
+    assert breaker_for(redis)._timeout_seconds is None

@@ -45,9 +45,9 @@ class PipelinedConnectionPool(ConnectionPool):
     beside it the process's pipelined connection (cache/pipelined.py), for every command `call`
     sends: the hot path's."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, command_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pipelined = PipelinedConnection(self)
+        self.pipelined = PipelinedConnection(self, command_timeout)
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
         self.pipelined.close()
@@ -76,9 +76,15 @@ def create_redis(settings: Settings, redis_url: str) -> RedisClient:
         url, seeds = _cluster_seeds(redis_url)
         redis = RedisCluster.from_url(url, startup_nodes=seeds, **options)
     else:
-        pool = PipelinedConnectionPool.from_url(redis_url, retry_on_timeout=False, **options)
+        pool = PipelinedConnectionPool.from_url(
+            redis_url,
+            retry_on_timeout=False,
+            command_timeout=settings.redis_timeout_seconds,
+            **options,
+        )
         redis = Redis.from_pool(pool)
-    install_breaker(redis, settings.redis_timeout_seconds)
+    # One server's commands are bounded by its pipelined connection, a cluster's by the breaker.
+    install_breaker(redis, None if isinstance(redis, Redis) else settings.redis_timeout_seconds)
     return redis
 
 

@@ -9,10 +9,13 @@ written together at the end of that turn, in one write; Redis answers in the ord
 (RESP), so the replies, read together, go to their callers in that order. redis-py has no such
 mode; its hiredis parser and its reading of the URL are used as they are.
 
-A caller that stops waiting (the breaker's timeout, a cancelled request) leaves its place in the
-queue: its reply is read and dropped when it comes, so the next caller's reply is never
-mistaken. A connection that fails fails every command waiting on it (a `ConnectionError`, which
-the breaker counts like any failure of Redis), and the next command opens a new one.
+A caller that stops waiting (a cancelled request) leaves its place in the queue: its reply is
+read and dropped when it comes, so the next caller's reply is never mistaken. Each command is
+bounded here, by one watchdog timer per connection rather than a timer per command: a reply
+someone waits for that is later than `timeout_seconds` fails the connection (a `TimeoutError`:
+Redis is frozen or silent), and a connection that fails fails every command waiting on it,
+which the breaker counts like any failure of Redis (cache/breaker.py); the next command opens
+a new connection.
 """
 
 import asyncio
@@ -30,6 +33,7 @@ from redis.asyncio.connection import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # What the parser returns while a reply is still incomplete (no reply is this object).
 _INCOMPLETE = object()
@@ -38,8 +42,9 @@ _INCOMPLETE = object()
 class _Protocol(asyncio.Protocol):
     """One connection's bytes: commands out, once per loop turn; replies in, in order."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_seconds: float) -> None:
         self.loop = loop
+        self._timeout = timeout_seconds
         self._parser = hiredis.Reader(
             protocolError=InvalidResponse,
             replyError=BaseParser.parse_error,
@@ -47,7 +52,9 @@ class _Protocol(asyncio.Protocol):
         )
         self._transport: asyncio.Transport | None = None
         self._outgoing: list[bytes] = []
-        self._waiting: deque[asyncio.Future[Any]] = deque()
+        # Each command's reply-to-be and the loop time by which it must have come.
+        self._waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
+        self._watchdog: asyncio.TimerHandle | None = None
         self.failure: Exception | None = None
 
     @property
@@ -66,8 +73,23 @@ class _Protocol(asyncio.Protocol):
         if not self._outgoing:
             self.loop.call_soon(self._write)
         self._outgoing.append(packed)
-        self._waiting.append(reply)
+        self._waiting.append((reply, self.loop.time() + self._timeout))
+        if self._watchdog is None:
+            self._watchdog = self.loop.call_later(self._timeout, self._watch)
         return reply
+
+    def _watch(self) -> None:
+        """Fails the connection if a reply someone waits for is late; else looks again when
+        the oldest waiting command's time is up."""
+        self._watchdog = None
+        now = self.loop.time()
+        for waiter, due in self._waiting:
+            if due > now:
+                self._watchdog = self.loop.call_at(due, self._watch)
+                return
+            if not waiter.done():
+                self._fail(RedisTimeoutError(f"Redis did not answer within {self._timeout} s"))
+                return
 
     def _write(self) -> None:
         if self._transport is not None and self._outgoing:
@@ -78,7 +100,7 @@ class _Protocol(asyncio.Protocol):
         self._parser.feed(data)
         try:
             while (reply := self._parser.gets()) is not _INCOMPLETE:
-                waiter = self._waiting.popleft()
+                waiter, _ = self._waiting.popleft()
                 if waiter.done():  # its caller stopped waiting
                     continue
                 if isinstance(reply, Exception):
@@ -97,8 +119,11 @@ class _Protocol(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
         self._outgoing.clear()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         while self._waiting:
-            waiter = self._waiting.popleft()
+            waiter, _ = self._waiting.popleft()
             if not waiter.done():
                 waiter.set_exception(failure)
 
@@ -111,8 +136,9 @@ class PipelinedConnection:
     the first command and again after a failure, as redis-py would open it for the pool's URL:
     its address or socket path, TLS, user, password and database."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, timeout_seconds: float) -> None:
         self._pool = pool
+        self._timeout = timeout_seconds
         self._protocol: _Protocol | None = None
         self._opening: asyncio.Task[_Protocol] | None = None
 
@@ -142,7 +168,7 @@ class PipelinedConnection:
         settings: Any = self._pool.make_connection()  # type: ignore[no-untyped-call]
         try:
             async with asyncio.timeout(settings.socket_connect_timeout):
-                protocol = await _open_transport(loop, settings)
+                protocol = await _open_transport(loop, settings, self._timeout)
                 try:
                     for command in _greeting(settings):
                         await protocol.send(pack_command(command))
@@ -159,9 +185,11 @@ class PipelinedConnection:
             self._protocol = None
 
 
-async def _open_transport(loop: asyncio.AbstractEventLoop, settings: Any) -> _Protocol:
+async def _open_transport(
+    loop: asyncio.AbstractEventLoop, settings: Any, timeout_seconds: float
+) -> _Protocol:
     def protocol() -> _Protocol:
-        return _Protocol(loop)
+        return _Protocol(loop, timeout_seconds)
 
     if isinstance(settings, UnixDomainSocketConnection):
         _, opened = await loop.create_unix_connection(protocol, settings.path)
