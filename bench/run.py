@@ -216,7 +216,8 @@ def main() -> int:
                     ],
                 ),
                 ("dashboard", lambda: _dashboard(servers, env, service)),
-                # Last: it stops the baseline, to give its connections to two more instances.
+                # Last: it stops the baseline (events did already), to give its connections
+                # to two more instances.
                 ("scaleout", lambda: scaleout.run(ctx, env, workers)),
             ]
             for group, step in steps:
