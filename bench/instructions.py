@@ -170,12 +170,7 @@ async def _app(baseline: bool) -> Any:
         from worksible_api.app import create_app_from_environment
 
         return create_app_from_environment()
-    dsn = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(dsn)
-    try:
-        organization = await connection.fetchval("SELECT organization_id FROM api_keys LIMIT 1")
-    finally:
-        await connection.close()
+    organization = await _measured_value("SELECT organization_id FROM api_keys LIMIT 1")
     os.environ["BENCH_ORG_ID"] = str(organization)
     import baseline as bare
 
@@ -190,7 +185,9 @@ async def measure(name: str, count: int, key: str, baseline: bool) -> None:
     async with LifespanManager(app):
         created = await send(app, requests_of("create", key, "")())
         assert created == 201, created
-        freelancer_id = await _newest_freelancer(app)
+        freelancer_id = str(
+            await _measured_value("SELECT id FROM freelancers ORDER BY created_at DESC")
+        )
         next_request = requests_of(name, key, freelancer_id)
         for _ in range(WARM_UP):
             await send(app, next_request())
@@ -206,11 +203,12 @@ async def measure(name: str, count: int, key: str, baseline: bool) -> None:
         print(json.dumps({"statuses": sorted(set(statuses)), "cpu_us": round(cpu)}))
 
 
-async def _newest_freelancer(app: Any) -> str:
-    dsn = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(dsn)
+async def _measured_value(sql: str) -> Any:
+    """One value from the measuring database, on a connection of its own (the app under
+    measurement may be the baseline, which has no engine to borrow one from)."""
+    connection = await asyncpg.connect(seed.plain_dsn(os.environ["DATABASE_URL"]))
     try:
-        return str(await connection.fetchval("SELECT id FROM freelancers ORDER BY created_at DESC"))
+        return await connection.fetchval(sql)
     finally:
         await connection.close()
 

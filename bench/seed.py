@@ -61,7 +61,7 @@ def _port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def _plain_dsn(url: str) -> str:
+def plain_dsn(url: str) -> str:
     for prefix in ("postgresql+asyncpg://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql://" + url.removeprefix(prefix)
@@ -84,7 +84,7 @@ def resolve_servers() -> Servers:
         database_url = database_url or embedded.database_url
         redis_url = redis_url or embedded.redis_url
         origin = "embedded"
-    admin = _plain_dsn(database_url)
+    admin = plain_dsn(database_url)
     if urlsplit(admin).path.strip("/") == DATABASE:  # never connect to the one we drop
         admin = urlunsplit(urlsplit(admin)._replace(path="/postgres"))
     return Servers(admin_dsn=admin, redis_url=redis_url, origin=origin)
