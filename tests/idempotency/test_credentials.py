@@ -110,14 +110,18 @@ async def database_dump(app: FastAPI) -> str:
 
 
 async def redis_dump(app: FastAPI) -> bytes:
-    """Every key and value of the Redis database, whatever their type."""
+    """Every key and value of the Redis database, whatever their type.
+
+    A key can expire or be deleted (by a test running beside this one) between the scan, its
+    TYPE and its read: its value is then empty, as nothing of it is at rest any more.
+    """
     redis = app.state.redis
     parts: list[bytes] = []
     async for name in redis.scan_iter(count=1000):
         kind = (await redis.type(name)).decode()
         value: Any
         if kind == "string":
-            value = await redis.get(name)
+            value = await redis.get(name) or b""
         elif kind == "hash":
             value = b" ".join(k + b"=" + v for k, v in (await redis.hgetall(name)).items())
         elif kind in ("list",):
