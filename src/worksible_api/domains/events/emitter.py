@@ -11,9 +11,9 @@ what events cost a write (the ORM's unit of work would cost as much again).
 
 from uuid import UUID
 
+import uuid_utils
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
-from uuid_utils.compat import uuid7
 
 from worksible_api.db.transaction import RowsAtCommit, insert_at_commit
 from worksible_api.domains.events.types import EventType
@@ -27,7 +27,8 @@ _NEW_EVENTS = RowsAtCommit(
 
 
 def new_event_id() -> str:
-    return f"{ID_PREFIX}{uuid7().hex}"
+    # uuid_utils' own UUID: its hex is made in Rust, without the standard UUID object.
+    return f"{ID_PREFIX}{uuid_utils.uuid7().hex}"
 
 
 def emit(session: AsyncSession, organization_id: UUID, type_: EventType, obj: BaseModel) -> None:
