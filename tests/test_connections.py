@@ -98,12 +98,15 @@ class TestSessionsClosed:
     ) -> None:
         # The key is checked and cached first: its first check reads PostgreSQL.
         assert (await client.get("/v1/invoices", headers=tenant.headers)).status_code == 200
+        # The request log's writer checks a connection out for its batches, in the background.
+        await app.state.request_log_writer.flush()
         closed = record_calls(monkeypatch, AsyncSession, "close")
         pool = app.state.engine.sync_engine.pool
         before = pool.checkedout()
         malformed = await client.get("/v1/invoices/not-an-id", headers=tenant.headers)
         assert malformed.status_code == 404
         assert closed == []
+        await app.state.request_log_writer.flush()
         assert pool.checkedout() == before
 
     async def test_an_object_kept_past_its_commit_is_forgotten(
