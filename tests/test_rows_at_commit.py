@@ -9,7 +9,7 @@ from tests.factories.events import told
 from tests.factories.freelancers import create_freelancer
 from tests.factories.spies import every_statement_on
 from tests.factories.tenants import Tenant
-from worksible_api.db.transaction import FEW_ROWS, insert_pending
+from worksible_api.db.transaction import FEW_ROWS
 from worksible_api.domains.events.emitter import emit
 from worksible_api.domains.events.types import EventType
 from worksible_api.domains.freelancers.schemas import FreelancerOut
@@ -61,24 +61,3 @@ async def test_a_statement_made_for_a_shape_serves_the_next_transaction_of_that_
         "freelancer.updated",
         "freelancer.archived",
     ] * 2
-
-
-async def test_rows_inserted_before_the_commit_are_inserted_once_and_in_its_transaction(
-    app: FastAPI, tenant: Tenant
-) -> None:
-    """The request pipeline inserts the pending rows itself, from the event loop, just before
-    it commits (`insert_pending`): the commit's own hook then finds nothing to insert again,
-    and a transaction rolled back after them takes them back."""
-    acting_in(livemode=True)
-    freelancer = FreelancerOut.model_validate(await create_freelancer(app, tenant.organization))
-    for ends in ("rollback", "commit"):
-        with every_statement_on(app) as sent:
-            async with app.state.sessionmaker() as session:
-                emit(session, tenant.organization.id, EventType.FREELANCER_UPDATED, freelancer)
-                await insert_pending(session)
-                await insert_pending(session)
-                await getattr(session, ends)()
-        assert len(_inserting_events(sent)) == 1
-    assert await told(app, tenant.organization) == [
-        ("freelancer.updated", freelancer.model_dump(mode="json"))
-    ]

@@ -111,49 +111,32 @@ def _one_statement(
     return _Statement(str(compiled), tuple(compiled.positiontup or ()))
 
 
-def _pending_statement(session: Session) -> tuple[_Statement, list[Any]] | None:
-    """The statement inserting the rows pending in `session`, and its arguments; None when no
-    row is pending. The rows are no longer pending once asked for."""
-    pending: dict[RowsAtCommit, list[dict[str, Any]]] | None = session.info.pop(_AT_COMMIT, None)
-    if not pending:
-        return None
-    shapes = tuple((kind, shape_of(rows)) for kind, rows in pending.items())
-    parameters = {
-        name: value
-        for kind, shape in shapes
-        for name, value in kind.parameters(pending[kind], shape).items()
-    }
-    statement = _one_statement(shapes, session.get_bind().dialect)
-    return statement, [parameters[name] for name in statement.order]
-
-
-async def insert_pending(session: AsyncSession) -> None:
-    """Inserts the rows pending in the session's transaction now, from the event loop: what
-    the commit would do in its hook (`_insert_pending`), without sending the statement from
-    inside SQLAlchemy's greenlet (an idempotent create: 4 % fewer instructions). Called just
-    before the commit, which then finds nothing pending."""
-    found = _pending_statement(session.sync_session)
-    if found is not None:
-        statement, arguments = found
-        driver = await transaction_driver(session)
-        await driver.execute(statement.sql, *arguments)
-
-
 def _insert_pending(session: Session) -> None:
-    found = _pending_statement(session)
-    if found is not None:
-        statement, arguments = found
+    pending: dict[RowsAtCommit, list[dict[str, Any]]] | None = session.info.pop(_AT_COMMIT, None)
+    if pending:
+        shapes = tuple((kind, shape_of(rows)) for kind, rows in pending.items())
+        parameters = {
+            name: value
+            for kind, shape in shapes
+            for name, value in kind.parameters(pending[kind], shape).items()
+        }
         driver = _kept_driver(session) or await_only(_driver_of(session, session.connection()))
+        statement = _one_statement(shapes, driver.dialect)
         # On the driver: through SQLAlchemy the statement cost a create ~3 % more instructions.
-        await_only(driver.connection.execute(statement.sql, *arguments))
+        await_only(
+            driver.connection.execute(
+                statement.sql, *(parameters[name] for name in statement.order)
+            )
+        )
 
 
 @dataclass(frozen=True)
 class _Driver:
-    """The driver connection of one transaction of a session."""
+    """The driver connection of one transaction of a session, and the dialect it speaks."""
 
     transaction: SessionTransaction
     connection: Any
+    dialect: Dialect
 
 
 def _kept_driver(session: Session) -> _Driver | None:
@@ -182,7 +165,7 @@ async def _driver_of(session: Session, connection: Connection | None) -> _Driver
     transaction = session.get_transaction()
     assert connection is not None, "a session's connection has its synchronous side"
     assert transaction is not None, "the connection was asked for by a transaction"
-    driver = _Driver(transaction, driver_connection)
+    driver = _Driver(transaction, driver_connection, connection.dialect)
     session.info[_DRIVER] = driver
     return driver
 
@@ -221,7 +204,6 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
 
 
 async def commit(session: AsyncSession) -> None:
-    await insert_pending(session)
     await session.commit()
     await run_after_commit(session)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from worksible_api.db.transaction import insert_pending, run_after_commit
+from worksible_api.db.transaction import run_after_commit
 from worksible_api.errors import OutcomeUnknown
 from worksible_api.failures import connection_in_doubt
 from worksible_api.idempotency import service as idempotency
@@ -42,7 +42,6 @@ async def _commit_truthfully(session: AsyncSession, request: Request) -> None:
     connection lost before the outcome is known is answered as exactly that."""
     request.scope["state"]["committing"] = True
     try:
-        await insert_pending(session)
         await session.commit()
     except Exception as exc:
         if connection_in_doubt(exc):
