@@ -20,13 +20,11 @@ from uuid import UUID
 
 import asyncpg
 from loadgen import Sequential, Window, measure_in_turns
-from procs import BENCH, Server, free_port, start_bench_app, start_service, stop
+from procs import BENCH, Server, free_port, start_bench_app, start_service, start_side_service, stop
 from scenarios import Context, Result, _details
 from uuid_utils.compat import uuid7
 
 SUBSCRIBED = "freelancer.created"
-# The pool of each of the two services the write cost compares (`write_cost`).
-FRESH_POOL_SIZE = 10
 FREELANCER_BODY = json.dumps(
     {
         "email": "probe-{n}@bench.example",
@@ -82,15 +80,14 @@ def write_cost(ctx: Context, env: dict[str, str], dsn: str, workers: int) -> Res
     # scenario before spent 2-3 % more CPU per create than a fresh copy of itself (an A/A run,
     # docs/benchmark.md), which the ratio counted as the event's. PostgreSQL allows 100
     # connections: the service keeps the ~40 its pools opened, the baseline is stopped (no
-    # group after this one uses it; run.py), and the two fresh services get pools of
-    # FRESH_POOL_SIZE, alike, so that the three fit (the second service used to be refused
-    # hundreds of connections, and its 503s were compared with creates).
+    # group after this one uses it; run.py), and the two fresh services are side services
+    # (procs.py SIDE_POOL_SIZE), alike, so that the three fit (the second service used to be
+    # refused hundreds of connections, and its 503s were compared with creates).
     stop(ctx.baseline.process)
-    fresh = {**env, "DB_POOL_SIZE": str(FRESH_POOL_SIZE)}
     path = os.pathsep.join(filter(None, [str(BENCH / "without_events"), env.get("PYTHONPATH")]))
-    emitting_server = start_service(fresh, workers, name="service-with-events")
+    emitting_server = start_side_service(env, workers, "service-with-events")
     try:
-        quiet = start_service({**fresh, "PYTHONPATH": path}, workers, name="service-without-events")
+        quiet = start_side_service({**env, "PYTHONPATH": path}, workers, "service-without-events")
         try:
             if not _emits(emitting_server, ctx.key, dsn, f"{ctx.run_tag}-with"):
                 raise RuntimeError("the service wrote no event for a create")

@@ -118,6 +118,18 @@ def _wait_ready(server: Server, workers: int, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{server.name} not ready after {timeout:.0f} s (log: {server.log})")
 
 
+# The pool size of a service started beside the bench's own (the events group's two, the
+# scale-out instances): PostgreSQL allows 100 connections, and the service keeps the ~40 its
+# two workers' pools opened under load. With the default pools, two instances beside it were
+# refused connections, and answered 503s, in whole runs.
+SIDE_POOL_SIZE = 10
+
+
+def start_side_service(env: dict[str, str], workers: int, name: str) -> Server:
+    """A service beside the bench's own, with pools of SIDE_POOL_SIZE."""
+    return start_service({**env, "DB_POOL_SIZE": str(SIDE_POOL_SIZE)}, workers, name=name)
+
+
 def start_service(env: dict[str, str], workers: int, name: str = "service") -> Server:
     port = free_port()
     command = [CLI, "serve", "--workers", str(workers), "--no-migrate", "--port", str(port)]

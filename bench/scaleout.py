@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadgen import Window, measure_in_turns
-from procs import Server, start_service, stop
+from procs import Server, start_side_service, stop
 from scenarios import Context, Result, _details, _result
 
 ME = "/v1/companies/me"
@@ -151,12 +151,15 @@ def _revocation(a: Server, b: Server, master: str) -> Result:
 
 
 @contextmanager
-def _instances(env: dict[str, str], workers: int) -> Iterator[tuple[Server, Server]]:
-    """Instances A and B of the service, stopped on the way out."""
+def _instances(
+    env: dict[str, str], workers: int, suffix: str = ""
+) -> Iterator[tuple[Server, Server]]:
+    """Instances A and B of the service, stopped on the way out; their logs are
+    bench/.instance-a<suffix>.log and bench/.instance-b<suffix>.log."""
     started: list[Server] = []
     try:
-        for name in ("instance-a", "instance-b"):
-            started.append(start_service(env, workers, name=name))
+        for name in (f"instance-a{suffix}", f"instance-b{suffix}"):
+            started.append(start_side_service(env, workers, name))
         yield started[0], started[1]
     finally:
         for server in started:
@@ -164,7 +167,8 @@ def _instances(env: dict[str, str], workers: int) -> Iterator[tuple[Server, Serv
 
 
 def _rate_limit_restarted(env: dict[str, str], workers: int, master: str) -> Result:
-    with _instances({**env, **TIGHT_KEY_BUCKET}, workers) as (a, b):
+    # Logs of their own: the measured pair's stay for reading.
+    with _instances({**env, **TIGHT_KEY_BUCKET}, workers, "-tight") as (a, b):
         return _rate_limit(a, b, master)
 
 
