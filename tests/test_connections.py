@@ -119,26 +119,3 @@ class TestSessionsClosed:
             assert not session.in_transaction()
             assert object_session(loaded) is session.sync_session
         assert object_session(loaded) is None
-
-
-async def test_a_session_cancelled_at_its_deadline_drops_its_connection_after_returning(
-    app: FastAPI,
-) -> None:
-    """The deadline cancels a request where it waits (pipeline/deadline.py): its session
-    returns at once, and closes the connection it held in the background, since closing may
-    wait on the frozen server the deadline is for."""
-    session = app.state.sessionmaker()
-    await session.execute(text("SELECT 1"))
-    held = (await session.connection()).sync_connection
-    assert held is not None
-    driver = held.connection.driver_connection
-    pool = app.state.engine.sync_engine.pool
-    checked_out = pool.checkedout()
-    await session.__aexit__(asyncio.CancelledError, asyncio.CancelledError(), None)
-    assert not driver.is_closed()
-    for _ in range(100):
-        if driver.is_closed():
-            break
-        await asyncio.sleep(0.01)
-    assert driver.is_closed()
-    assert pool.checkedout() == checked_out - 1

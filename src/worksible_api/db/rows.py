@@ -30,7 +30,6 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
 from worksible_api.db.base import Base
-from worksible_api.kit.background import finish_in_background
 
 # SQLAlchemy's exception for a SQLSTATE class, as its DBAPI adapter names them.
 _SQLALCHEMY_ERRORS: dict[str, type[DBAPIError]] = {"23": IntegrityError, "22": DataError}
@@ -229,11 +228,6 @@ class DriverConnections:
         connection, taken_at = await self._take()
         try:
             yield connection.driver_connection
-        except asyncio.CancelledError:
-            # Cancelled at the request's deadline, perhaps waiting on a frozen server: the
-            # connection is dropped after the answer (closing it may wait on the server too).
-            finish_in_background(greenlet_spawn(connection.invalidate), "driver-drop")
-            raise
         except BaseException:
             await greenlet_spawn(connection.invalidate)
             raise

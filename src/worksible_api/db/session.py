@@ -1,6 +1,5 @@
 """The engine and its sessions (API.md §12: bounded waits, connections that fail fast)."""
 
-import asyncio
 from typing import Any
 
 from pydantic_core import from_json
@@ -17,7 +16,6 @@ from sqlalchemy.ext.asyncio import (
 from worksible_api.config import Settings
 from worksible_api.db.transaction import after_commit, commit
 from worksible_api.failures import connection_in_doubt
-from worksible_api.kit.background import finish_in_background
 
 __all__ = [
     "after_commit",
@@ -94,12 +92,6 @@ class FailFastSession(AsyncSession):
     """
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        if isinstance(value, asyncio.CancelledError) and not self._never_used():
-            # Cancelled at the request's deadline (pipeline/deadline.py), perhaps waiting on a
-            # frozen server: the connection is in doubt, and dropping it may wait too (asyncpg
-            # closes gracefully, for up to two seconds). Dropped after the answer.
-            finish_in_background(self._drop(), "session-drop")
-            return
         if isinstance(value, BaseException) and connection_in_doubt(value):
             await self.invalidate()
         if self._never_used():
@@ -108,10 +100,6 @@ class FailFastSession(AsyncSession):
             # state machine in a greenlet: ~8 % of such a request's instructions.
             return
         await super().__aexit__(type_, value, traceback)
-
-    async def _drop(self) -> None:
-        await self.invalidate()
-        await super().__aexit__(None, None, None)
 
     def _never_used(self) -> bool:
         """No transaction begun (so no connection held, and nothing added: adding begins one)

@@ -2,7 +2,8 @@
 never the client's upload."""
 
 import asyncio
-from collections.abc import Awaitable
+import time
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -23,59 +24,57 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.left = seconds
 
-    async def run(self, work: Awaitable[ResultT], request: Request) -> ResultT:
-        """The work's result, or 503 once the time left has passed (API.md §12).
-
-        The work runs in the calling task under a timer, as in `asyncio.timeout`. Against a
-        frozen database every await just waits: past the deadline the task is cancelled where
-        it waits, and the answer is a true 503, "nothing changed". What the cancelled work
-        held is dropped after the answer, since dropping may wait on the same frozen server
-        (db/session.py, db/rows.py). Once the commit has been sent its outcome decides the
-        answer: the timer then lets the work finish. (A task of the work's own cost every
-        request two more turns of the event loop: 7.6 % of a routed 404's instructions.)
-        """
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        expiry = _Expiry(request.scope["state"])
-        timer = loop.call_at(started + self.left, expiry.fire)
+    async def run(self, work: Coroutine[Any, Any, ResultT], request: Request) -> ResultT:
+        started = time.monotonic()
         try:
-            result = await work
-        except BaseException:
-            # Whatever the cancellation became on its way out is ours to answer, unless the
-            # task was also cancelled from outside (the server stopping): that goes on.
-            if expiry.fired and expiry.task.uncancel() == 0:
-                raise ServiceUnavailable(
-                    "The request could not finish in time and changed nothing; retry shortly."
-                ) from None
-            raise
+            return await within_deadline(asyncio.create_task(work), request, self.left)
         finally:
-            timer.cancel()
-            self.left -= loop.time() - started
-        if expiry.fired:  # fired as the work ended: its cancellation never arrived
-            expiry.task.uncancel()
-        return result
+            self.left -= time.monotonic() - started
 
 
-class _Expiry:
-    """Cancels the task it was made in when its timer fires, unless the commit was sent."""
+async def within_deadline(
+    work: "asyncio.Future[ResultT]", request: Request, seconds: float | None = None
+) -> ResultT:
+    """The work's result, or 503 once `seconds` (the request deadline) pass (API.md §12).
 
-    __slots__ = ("fired", "state", "task")
+    Against a frozen database every await just waits, and asyncpg's own timeout then waits
+    again for its cancel request. Past the deadline the work is cancelled and left to clean up
+    in the background: it has not committed, so the 503 is true, "nothing changed". Once the
+    commit has been sent its outcome decides the answer, so that is awaited instead.
+    """
+    if seconds is None:
+        seconds = request.app.state.settings.request_deadline_seconds
+    await _until_done(work, seconds)
+    if work.done() or request.scope["state"].get("committing", False):
+        return await work
+    work.cancel()
+    work.add_done_callback(_consume_outcome)
+    raise ServiceUnavailable(
+        "The request could not finish in time and changed nothing; retry shortly."
+    )
 
-    def __init__(self, state: dict[str, Any]) -> None:
-        task = asyncio.current_task()
-        assert task is not None, "a deadline is awaited in a task"
-        self.task = task
-        self.state = state
-        self.fired = False
 
-    def fire(self) -> None:
-        if self.state.get("committing", False):
-            return
-        self.fired = True
-        self.task.cancel()
+async def _until_done(work: "asyncio.Future[Any]", seconds: float) -> None:
+    """Returns when `work` is done or `seconds` have passed, whichever is first: what
+    `asyncio.wait({work}, timeout=seconds)` does for one future, without its checks and sets
+    (every request waits here)."""
+    if work.done():
+        return
+    woken = work.get_loop().create_future()
+
+    def wake(_: object = None) -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    timer = woken.get_loop().call_later(max(seconds, 0), wake)
+    work.add_done_callback(wake)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+        work.remove_done_callback(wake)
 
 
-async def within_deadline(work: Awaitable[ResultT], request: Request) -> ResultT:
-    """The work's result within the whole request deadline (`Deadline.run`)."""
-    deadline = Deadline(request.app.state.settings.request_deadline_seconds)
-    return await deadline.run(work, request)
+def _consume_outcome(work: "asyncio.Future[Any]") -> None:
+    if not work.cancelled():
+        work.exception()

@@ -7,6 +7,7 @@ as pages: a request without a valid session is sent to the sign-in page (303), a
 missing object gets an error page with its status, never a JSON problem.
 """
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,8 @@ class PageRoute(APIRoute):
             try:
                 if page_request.method == "POST":
                     await page_request.body()  # the browser's time, outside the deadline
-                return await within_deadline(in_transaction(page_request, handler), page_request)
+                work = asyncio.ensure_future(in_transaction(page_request, handler))
+                return await within_deadline(work, page_request)
             except SignInRequired:
                 return to_sign_in(page_request)
             except ApiError as error:
