@@ -20,7 +20,7 @@ from uuid import UUID
 
 import asyncpg
 from loadgen import Sequential, Window, measure_in_turns
-from procs import BENCH, Server, free_port, start_bench_app, start_service, start_side_service, stop
+from procs import BENCH, Server, free_port, side_services, start_bench_app, start_service, stop
 from scenarios import Context, Result, _details
 from uuid_utils.compat import uuid7
 
@@ -85,23 +85,17 @@ def write_cost(ctx: Context, env: dict[str, str], dsn: str, workers: int) -> Res
     # refused hundreds of connections, and its 503s were compared with creates).
     stop(ctx.baseline.process)
     path = os.pathsep.join(filter(None, [str(BENCH / "without_events"), env.get("PYTHONPATH")]))
-    emitting_server = start_side_service(env, workers, "service-with-events")
-    try:
-        quiet = start_side_service({**env, "PYTHONPATH": path}, workers, "service-without-events")
-        try:
-            if not _emits(emitting_server, ctx.key, dsn, f"{ctx.run_tag}-with"):
-                raise RuntimeError("the service wrote no event for a create")
-            if _emits(quiet, ctx.key, dsn, f"{ctx.run_tag}-without"):
-                raise RuntimeError("the service without events wrote one: bench/without_events")
-            windows = [
-                Window(server, f"{ctx.run_tag}ev{side}", {"mode": "create", "key": ctx.key})
-                for server, side in ((emitting_server, "w"), (quiet, "q"))
-            ]
-            emitting, silent = measure_in_turns(windows, ctx.load, ctx.sessions)
-        finally:
-            stop(quiet.process)
-    finally:
-        stop(emitting_server.process)
+    sides = {"service-with-events": env, "service-without-events": {**env, "PYTHONPATH": path}}
+    with side_services(workers, sides) as (emitting_server, quiet):
+        if not _emits(emitting_server, ctx.key, dsn, f"{ctx.run_tag}-with"):
+            raise RuntimeError("the service wrote no event for a create")
+        if _emits(quiet, ctx.key, dsn, f"{ctx.run_tag}-without"):
+            raise RuntimeError("the service without events wrote one: bench/without_events")
+        windows = [
+            Window(server, f"{ctx.run_tag}ev{side}", {"mode": "create", "key": ctx.key})
+            for server, side in ((emitting_server, "w"), (quiet, "q"))
+        ]
+        emitting, silent = measure_in_turns(windows, ctx.load, ctx.sessions)
     result = Result(
         "create_with_events",
         emitting.rps,

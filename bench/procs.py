@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,9 +126,19 @@ def _wait_ready(server: Server, workers: int, timeout: float = 60.0) -> None:
 SIDE_POOL_SIZE = 10
 
 
-def start_side_service(env: dict[str, str], workers: int, name: str) -> Server:
-    """A service beside the bench's own, with pools of SIDE_POOL_SIZE."""
-    return start_service({**env, "DB_POOL_SIZE": str(SIDE_POOL_SIZE)}, workers, name=name)
+@contextlib.contextmanager
+def side_services(workers: int, envs: dict[str, dict[str, str]]) -> Iterator[list[Server]]:
+    """Services beside the bench's own, named and with their environments, pools of
+    SIDE_POOL_SIZE: started in order, all stopped on the way out."""
+    started: list[Server] = []
+    try:
+        for name, env in envs.items():
+            sized = {**env, "DB_POOL_SIZE": str(SIDE_POOL_SIZE)}
+            started.append(start_service(sized, workers, name=name))
+        yield started
+    finally:
+        for server in started:
+            stop(server.process)
 
 
 def start_service(env: dict[str, str], workers: int, name: str = "service") -> Server:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadgen import Window, measure_in_turns
-from procs import Server, start_side_service, stop
+from procs import Server, side_services, stop
 from scenarios import Context, Result, _details, _result
 
 ME = "/v1/companies/me"
@@ -156,14 +156,9 @@ def _instances(
 ) -> Iterator[tuple[Server, Server]]:
     """Instances A and B of the service, stopped on the way out; their logs are
     bench/.instance-a<suffix>.log and bench/.instance-b<suffix>.log."""
-    started: list[Server] = []
-    try:
-        for name in (f"instance-a{suffix}", f"instance-b{suffix}"):
-            started.append(start_side_service(env, workers, name))
-        yield started[0], started[1]
-    finally:
-        for server in started:
-            stop(server.process)
+    names = (f"instance-a{suffix}", f"instance-b{suffix}")
+    with side_services(workers, dict.fromkeys(names, env)) as (a, b):
+        yield a, b
 
 
 def _rate_limit_restarted(env: dict[str, str], workers: int, master: str) -> Result:
