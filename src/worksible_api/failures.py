@@ -118,7 +118,7 @@ def connection_in_doubt(exc: BaseException) -> bool:
     deadlock or a statement timeout is the server answering, and a Redis failure is not the
     database's: their connections stay in the pool."""
     return (
-        # The service's own answers (a 404, a 409, ...) are first, the commonest by far.
+        # The service's own errors (a 404, a 409) never are: the commonest, so looked at first.
         not isinstance(exc, errors.ApiError | RedisError)
         and isinstance(infrastructure_error(exc), errors.ServiceUnavailable)
         and not _reported_by_server(exc)
