@@ -234,7 +234,8 @@ def notes(scenarios: list[dict[str, Any]]) -> list[str]:
             out.append(
                 f"{name}: the service opened {s['db_connections_opened']} PostgreSQL connections "
                 f"in the window (baseline: {'-' if baseline is None else baseline}): "
-                "its pool keeps closing and reopening connections"
+                "its pool was still growing (a service started for the scenario), or closes and "
+                "reopens connections"
             )
         if s.get("slowest"):
             out.append(f"{name}: {s['pages']} pages x rounds; slowest: {', '.join(s['slowest'])}")
