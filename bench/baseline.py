@@ -449,6 +449,10 @@ class Baseline:
                 answer = await approve_timesheet(pool, ident)
             case ["v1", "invoices", ident, "finalize"] if method == "POST":
                 answer = await finalize_invoice(pool, ident)
+            case ["v1", "refused-after-a-lookup"] if method == "POST":
+                # A refusal that waits on PostgreSQL once, its body unread, as a wrong key's
+                # does (the unauth scenario); any other path is refused at once, also unread.
+                await pool.fetchval("SELECT 1")
         await _send(send, *answer)
 
 

@@ -199,7 +199,7 @@ def main() -> int:
                 (
                     "unauth",
                     lambda: scenarios.unauthenticated_body(
-                        ctx, _env_int("BENCH_UNAUTH_REQUESTS", 200)
+                        ctx, _env_int("BENCH_UNAUTH_REQUESTS", 500)
                     ),
                 ),
                 ("events", lambda: [events_cost.write_cost(ctx, env, dsn, workers)]),
