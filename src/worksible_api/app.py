@@ -207,7 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = sessionmaker
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
         app.state.redis = redis
-        app.state.key_verifier = KeyVerifier(sessionmaker, key_cache)
+        app.state.key_verifier = KeyVerifier(sessionmaker, app.state.read_sessionmaker, key_cache)
         app.state.request_log_writer = RequestLogWriter(sessionmaker)
         app.state.request_log_writer.start()
         app.state.gate = Gate(

@@ -20,7 +20,12 @@ from worksible_api.auth.scopes import ALL
 from worksible_api.auth.verifier import KeyVerifier
 from worksible_api.cache.client import create_redis
 from worksible_api.config import Settings, get_settings
-from worksible_api.db.session import commit, create_engine, create_sessionmaker
+from worksible_api.db.session import (
+    commit,
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+)
 from worksible_api.domains.api_keys.schemas import ApiKeyCreate, ApiKeyOut, ApiKeyWithSecret
 from worksible_api.domains.api_keys.service import OPERATOR, ApiKeyService
 from worksible_api.domains.notices import repository as notice_records
@@ -64,7 +69,9 @@ async def _operator(settings: Settings, urls: ServerUrls) -> AsyncIterator[Opera
     redis = create_redis(settings, urls.redis_url)
     sessionmaker = create_sessionmaker(engine)
     verifier = KeyVerifier(
-        sessionmaker, KeyCache(redis, settings.redis_key_prefix, settings.api_key_cache_seconds)
+        sessionmaker,
+        create_read_sessionmaker(engine),
+        KeyCache(redis, settings.redis_key_prefix, settings.api_key_cache_seconds),
     )
     try:
         yield Operator(sessionmaker, verifier)

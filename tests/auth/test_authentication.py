@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 from tests.conftest import client_for
 from tests.factories.api_keys import bearer, create_api_key
 from tests.factories.spies import record_calls
@@ -55,6 +56,26 @@ class TestInvalidKey:
     async def test_unknown_key_id(self, client: httpx.AsyncClient) -> None:
         response = await client.get(ME, headers=bearer("wsk_live_unknown12345_" + "A" * 43))
         assert_unauthorized(response, "invalid_api_key")
+
+    async def test_a_key_is_read_without_a_transaction(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        """An unknown key id, as a key not cached yet, costs one round trip to PostgreSQL: no
+        BEGIN and ROLLBACK around the read of its row."""
+        in_transaction: list[bool] = []
+
+        def note(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "FROM api_keys" in statement:
+                in_transaction.append(connection.connection.driver_connection.is_in_transaction())
+
+        engine = app.state.engine.sync_engine
+        event.listen(engine, "after_cursor_execute", note)
+        try:
+            response = await client.get(ME, headers=bearer("wsk_live_unknown67890_" + "A" * 43))
+        finally:
+            event.remove(engine, "after_cursor_execute", note)
+        assert_unauthorized(response, "invalid_api_key")
+        assert in_transaction == [False]
 
     async def test_wrong_secret(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
         wrong = tenant.key[: -len("x")] + ("y" if not tenant.key.endswith("y") else "z")

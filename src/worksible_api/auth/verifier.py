@@ -35,8 +35,16 @@ _FORGET_RETRY_SECONDS = 1.0
 
 
 class KeyVerifier:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], cache: KeyCache) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        read_sessionmaker: async_sessionmaker[AsyncSession],
+        cache: KeyCache,
+    ) -> None:
         self._sessionmaker = sessionmaker
+        # The key's row is read without a transaction: BEGIN and ROLLBACK around the one SELECT
+        # were two of a cold key's three round trips to PostgreSQL, and of a wrong key id's.
+        self._read_sessionmaker = read_sessionmaker
         self._cache = cache
         # digest of a full key -> the secret hash it was verified against, in this process.
         # Lets the PostgreSQL path skip argon2 when Redis is down or an entry was forgotten,
@@ -88,7 +96,7 @@ class KeyVerifier:
         return verified
 
     async def _verify_with_database(self, key: ParsedKey, digest: str) -> VerifiedKey:
-        async with self._sessionmaker() as session:
+        async with self._read_sessionmaker() as session:
             found = await key_store.load_for_authentication(session, key.key_id)
         if found is None:
             raise InvalidApiKey("The API key is not valid.")
