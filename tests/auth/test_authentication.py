@@ -65,7 +65,8 @@ class TestInvalidKey:
         in_transaction: list[bool] = []
 
         def note(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            if "FROM api_keys" in statement:
+            # Authentication's read (background work may read other api_keys rows meanwhile).
+            if "WHERE api_keys.key_id =" in statement:
                 in_transaction.append(connection.connection.driver_connection.is_in_transaction())
 
         engine = app.state.engine.sync_engine
