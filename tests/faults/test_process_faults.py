@@ -137,6 +137,9 @@ class TestSigkill:
 
 async def wait_until_blocked(holder: asyncpg.Connection) -> None:
     for _ in range(100):
+        # The holder is inside its transaction, where PostgreSQL reads pg_stat_activity once
+        # and keeps that snapshot: without clearing it, every poll would see the first one.
+        await holder.execute("SELECT pg_stat_clear_snapshot()")
         waiting = await holder.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'worksible-api' AND wait_event_type = 'Lock'"
         )
