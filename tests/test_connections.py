@@ -79,6 +79,8 @@ class TestSessionsClosed:
         """A write that commits, one refused after its first statement: whether or not its
         session is put through closing, no connection stays out of the pool."""
         assert (await client.get("/v1/invoices", headers=tenant.headers)).status_code == 200
+        # The key's last use is written in the background, on a connection of its own.
+        await app.state.key_verifier.settle()
         pool = app.state.engine.sync_engine.pool
         before = pool.checkedout()
         created = await client.post("/v1/projects", headers=tenant.headers, json={"name": "P"})
@@ -98,8 +100,10 @@ class TestSessionsClosed:
     ) -> None:
         # The key is checked and cached first: its first check reads PostgreSQL.
         assert (await client.get("/v1/invoices", headers=tenant.headers)).status_code == 200
-        # The request log's writer checks a connection out for its batches, in the background.
+        # The request log's writer checks a connection out for its batches, in the background,
+        # and so does the key's last use.
         await app.state.request_log_writer.flush()
+        await app.state.key_verifier.settle()
         closed = record_calls(monkeypatch, AsyncSession, "close")
         pool = app.state.engine.sync_engine.pool
         before = pool.checkedout()

@@ -14,6 +14,7 @@ from tests.factories.spies import record_calls
 from tests.factories.tenants import Tenant
 from tests.fixtures.apps import app_with
 
+from worksible_api.auth import key_store
 from worksible_api.auth import verifier as verifier_module
 from worksible_api.config import Settings
 from worksible_api.kit.time import utc_now
@@ -169,8 +170,32 @@ class TestLastUsed:
     async def test_records_time_and_ip(self, app: FastAPI, tenant: Tenant) -> None:
         async with client_for(app, client_ip="198.51.100.7") as http:
             assert (await http.get(ME, headers=tenant.headers)).status_code == 200
+            # Written after the answer (the request does not wait for it).
+            await app.state.key_verifier.settle()
             body = (
                 await http.get(f"/v1/api-keys/{tenant.api_key.id}", headers=tenant.headers)
             ).json()
         assert body["last_used_ip"] == "198.51.100.7"
+        assert body["last_used_at"] is not None
+
+    async def test_the_answer_does_not_wait_for_it(
+        self, app: FastAPI, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The write of a key's last use is held until after the answer: a request that waited
+        for it would never be answered."""
+        api_key, secret = await create_api_key(app, tenant.organization)
+        release = asyncio.Event()
+        real = key_store.touch_last_used
+
+        async def held(*args: Any) -> None:
+            await release.wait()
+            await real(*args)
+
+        monkeypatch.setattr(key_store, "touch_last_used", held)
+        async with client_for(app) as http:
+            answered = await asyncio.wait_for(http.get(ME, headers=bearer(secret)), 10)
+            assert answered.status_code == 200
+            release.set()
+            await app.state.key_verifier.settle()
+            body = (await http.get(f"/v1/api-keys/{api_key.id}", headers=bearer(secret))).json()
         assert body["last_used_at"] is not None

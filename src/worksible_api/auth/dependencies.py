@@ -180,7 +180,7 @@ async def _authenticate(request: Request) -> Principal:
     limit = gate.key_limit(verified.plan)
     if limit is not None:
         limited(admission.key or await gate.take_for_key(verified.key_id, limit), request)
-    await verifier.touch(verified.api_key_uuid, client_ip, now)
+    verifier.touch(verified.api_key_uuid, client_ip, now)
     return Principal(
         organization_id=verified.organization_uuid,
         # The key cache compared the whole key, prefix included, and the database check

@@ -21,6 +21,7 @@ from worksible_api.auth import key_store
 from worksible_api.auth.key_cache import FAILED_CHECKS, KeyCache, Proof, VerifiedKey
 from worksible_api.auth.keys import ParsedKey, key_digest, verify_secret
 from worksible_api.errors import InvalidApiKey, RateLimited
+from worksible_api.kit.background import BackgroundTasks
 from worksible_api.models import ApiKey
 from worksible_api.ratelimit.limits import BucketState
 from worksible_api.ratelimit.local import LocalBuckets
@@ -56,6 +57,7 @@ class KeyVerifier:
         # The failure budget while Redis is unreachable: per process, as the rate limits are.
         self._local_budget = LocalBuckets()
         self._in_flight: dict[str, asyncio.Future[VerifiedKey]] = {}
+        self._touches = BackgroundTasks()
 
     async def verify(
         self, key: ParsedKey, digest: str, cached: VerifiedKey | None, generation: str | None
@@ -168,14 +170,28 @@ class KeyVerifier:
         while len(self._memo) > _MEMO_SIZE:
             self._memo.popitem(last=False)
 
-    async def touch(self, api_key_id: UUID, ip: str, now: datetime) -> None:
+    def touch(self, api_key_id: UUID, ip: str, now: datetime) -> None:
+        """Records the key's last use and where from, at most once a minute per key in this
+        process, after the answer: awaited, the UPDATE's commit (its flush to disk) held a
+        request ~3 ms, a cold key's first one and one a minute per key and worker. A write
+        that fails is logged; the key's next request a minute on writes again."""
         last = self._last_touch.get(api_key_id, 0.0)
         if time.monotonic() - last < _TOUCH_INTERVAL_SECONDS:
             return
         self._last_touch[api_key_id] = time.monotonic()
-        async with self._sessionmaker() as session:
-            await key_store.touch_last_used(session, api_key_id, ip, now)
-            await session.commit()
+        self._touches.start(self._touch(api_key_id, ip, now), "api-key-last-use")
+
+    async def _touch(self, api_key_id: UUID, ip: str, now: datetime) -> None:
+        try:
+            async with self._sessionmaker() as session:
+                await key_store.touch_last_used(session, api_key_id, ip, now)
+                await session.commit()
+        except Exception as exc:
+            logger.warning("an API key's last use was not recorded: %r", exc)
+
+    async def settle(self) -> None:
+        """Waits for the last-use writes under way."""
+        await self._touches.settle()
 
     async def forget(self, key_ids: Iterable[str]) -> None:
         """Drops cached entries now; if Redis is down, keeps retrying until it answers."""
@@ -195,5 +211,6 @@ class KeyVerifier:
             await self.forget(())
 
     async def close(self) -> None:
+        await self.settle()
         if self._retry_task is not None:
             self._retry_task.cancel()

@@ -7,7 +7,6 @@ record in the round trip that authenticates the request (auth/gate.py) and hands
 `Prefetched`, so later replays need no Redis call of their own. Only a cache: every failure here reads as a miss and the record in PostgreSQL decides.
 """
 
-import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from worksible_api.cache.breaker import breaker_for
 from worksible_api.cache.client import RedisClient, call, slot_tag
 from worksible_api.idempotency.credential import Credential
 from worksible_api.idempotency.stored import StoredResponse
+from worksible_api.kit.background import BackgroundTasks
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class IdempotencyCache:
         self._redis = redis
         self._prefix = prefix
         self._breaker = breaker_for(redis)
-        self._pending: set[asyncio.Task[None]] = set()
+        self._writes = BackgroundTasks()
 
     def name(self, credential: Credential, key: str) -> str:
         """The record of `key` sent with `credential`, in its public id's slot, where the gate
@@ -79,11 +79,8 @@ class IdempotencyCache:
     ) -> None:
         """`put`, without the response waiting for it: a retry that comes first finds the
         record in PostgreSQL instead, as after a Redis flush."""
-        task = asyncio.create_task(self.put(credential, key, stored, ttl_seconds))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._writes.start(self.put(credential, key, stored, ttl_seconds), "idempotency-cache-put")
 
     async def settle(self) -> None:
         """Waits for the writes `put_soon` started (at shutdown, before Redis is closed)."""
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._writes.settle()
