@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from worksible_api.jobs import repository
 from worksible_api.jobs.repository import Claimed
+from worksible_api.kit.background import BackgroundTasks
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class JobRunner:
         self._queues = {queue.name: queue for queue in queues}
         self._batch = batch
         self._slots = asyncio.Semaphore(max_batches)
-        self._running: set[asyncio.Task[None]] = set()
+        self._batches = BackgroundTasks()
         self.poller = Poller("job-runner", self.run_due, poll_seconds)
 
     async def run_due(self) -> int:
@@ -154,25 +155,19 @@ class JobRunner:
         if not claimed:
             self._slots.release()
             return 0
-        task = asyncio.create_task(self._run_batch(claimed), name="job-batch")
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        self._batches.start(self._run_batch(claimed), "job-batch")
         return len(claimed)
 
     async def drain(self) -> None:
         """Runs due jobs until none is left (jobs retried later stay for later)."""
         while await self.run_due():
-            await self._finish_running()
+            await self._batches.settle()
 
     async def stop(self) -> None:
         """Claims no more, and lets the batches in hand finish (their leases would otherwise
         hold the jobs back)."""
         await self.poller.stop()
-        await self._finish_running()
-
-    async def _finish_running(self) -> None:
-        while self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+        await self._batches.settle()
 
     async def _claim(self) -> list[Claimed]:
         lease = max(queue.lease for queue in self._queues.values())

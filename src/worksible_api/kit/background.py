@@ -1,4 +1,4 @@
-"""Work a request starts and does not wait for.
+"""Work started and not waited for: a write after a request's answer, a batch of jobs.
 
 The event loop holds tasks only weakly: each task here is kept until it ends, and `settle`
 waits for those under way (at shutdown, before what they use is closed; in tests, before
@@ -20,6 +20,6 @@ class BackgroundTasks:
         task.add_done_callback(self._running.discard)
 
     async def settle(self) -> None:
-        """Waits for the tasks started so far."""
-        if self._running:
+        """Waits until none is running, those started while it waits included."""
+        while self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
